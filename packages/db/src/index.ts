@@ -1,0 +1,4 @@
+export * from './config';
+export * from './migrations';
+export * from './pool';
+export * from './readiness';

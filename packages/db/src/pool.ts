@@ -1,0 +1,52 @@
+import pg from 'pg';
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+
+export interface PoolOptions {
+  connectionString: string;
+  /** Shown in pg_stat_activity, so an operator sees which service holds a connection. */
+  applicationName: string;
+  /** Default 10. */
+  max?: number;
+  /** Default 10000. */
+  connectionTimeoutMs?: number;
+}
+
+/** A pg pool whose idle-client errors are reported instead of crashing the process. */
+export function makePool(options: PoolOptions, onError: (error: Error) => void = () => undefined): Pool {
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    application_name: options.applicationName,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+  });
+  // An idle client whose server went away emits 'error'; unhandled, that would end the process.
+  pool.on('error', onError);
+  return pool;
+}
+
+/** Runs `fn` with a client checked out of the pool, always released. */
+export async function withClient<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    return await fn(client);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+export async function withTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+  });
+}

@@ -1,0 +1,146 @@
+import { readFileSync } from 'node:fs';
+import { envFields } from '@pipeline/runtime';
+import type { KafkaConfig, SASLOptions } from 'kafkajs';
+import { z } from 'zod';
+
+const brokerList = z
+  .string({ error: 'expected a comma-separated list of host:port' })
+  .transform((value) =>
+    value
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b.length > 0),
+  )
+  .refine((brokers) => brokers.length > 0, { error: 'expected at least one broker as host:port' })
+  .refine((brokers) => brokers.every((b) => /^[^\s:]+:\d{1,5}$/.test(b)), {
+    error: 'expected each broker as host:port, for example 127.0.0.1:19092',
+  });
+
+/**
+ * Kafka connection settings. A production cluster (TLS, SASL PLAIN or SCRAM) is reached by
+ * configuration alone.
+ */
+export const kafkaEnvSchema = z.object({
+  /** Bootstrap brokers, comma-separated host:port. Default: the local stack's 127.0.0.1:19092. */
+  KAFKA_BROKERS: brokerList.default(['127.0.0.1:19092']),
+  /** Client id sent to the brokers (quotas, broker logs). Default: the service name. */
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  /** Use TLS to reach the brokers. Default false. */
+  KAFKA_SSL: envFields.boolean(false),
+  /** PEM file with the CA that signed the brokers' certificates (TLS). */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  /** PEM client certificate for mutual TLS. */
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
+  /** PEM client key for mutual TLS. */
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
+  /** Verify the brokers' certificates. Default true; false only for a test cluster. */
+  KAFKA_SSL_REJECT_UNAUTHORIZED: envFields.boolean(true),
+  /** SASL mechanism: plain, scram-sha-256 or scram-sha-512. Unset: no SASL. */
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
+      error: 'expected one of plain, scram-sha-256, scram-sha-512',
+    })
+    .optional(),
+  /** SASL user name (with KAFKA_SASL_MECHANISM). */
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  /** SASL password (with KAFKA_SASL_MECHANISM). Never logged. */
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** Broker connection timeout, in milliseconds. Default 10000. */
+  KAFKA_CONNECTION_TIMEOUT_MS: envFields.positiveInt(10_000),
+  /** Request timeout, in milliseconds. Default 30000. */
+  KAFKA_REQUEST_TIMEOUT_MS: envFields.positiveInt(30_000),
+});
+
+export type KafkaEnv = z.output<typeof kafkaEnvSchema>;
+
+/** Cross-field rules for the Kafka settings; add to a service schema with `.superRefine`. */
+export function checkKafkaEnv(env: KafkaEnv, ctx: z.RefinementCtx): void {
+  if (env.KAFKA_SASL_MECHANISM) {
+    for (const key of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD'] as const) {
+      if (!env[key]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: `required when KAFKA_SASL_MECHANISM is ${env.KAFKA_SASL_MECHANISM}`,
+        });
+      }
+    }
+  }
+  if (Boolean(env.KAFKA_SSL_CERT_FILE) !== Boolean(env.KAFKA_SSL_KEY_FILE)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.KAFKA_SSL_CERT_FILE ? 'KAFKA_SSL_KEY_FILE' : 'KAFKA_SSL_CERT_FILE'],
+      message: 'KAFKA_SSL_CERT_FILE and KAFKA_SSL_KEY_FILE go together (mutual TLS)',
+    });
+  }
+  const tlsFileSet = env.KAFKA_SSL_CA_FILE || env.KAFKA_SSL_CERT_FILE;
+  if (tlsFileSet && !env.KAFKA_SSL) {
+    ctx.addIssue({ code: 'custom', path: ['KAFKA_SSL'], message: 'must be true when a KAFKA_SSL_*_FILE is set' });
+  }
+}
+
+/** Reads files lazily so a missing certificate is reported with its variable name. */
+type ReadFile = (path: string) => string;
+
+/** Maps validated settings to kafkajs's client config. */
+export function toKafkaConfig(env: KafkaEnv, clientId: string, readFile: ReadFile = readPem): KafkaConfig {
+  const config: KafkaConfig = {
+    clientId: env.KAFKA_CLIENT_ID ?? clientId,
+    brokers: env.KAFKA_BROKERS,
+    connectionTimeout: env.KAFKA_CONNECTION_TIMEOUT_MS,
+    requestTimeout: env.KAFKA_REQUEST_TIMEOUT_MS,
+  };
+  if (env.KAFKA_SSL) {
+    config.ssl = {
+      rejectUnauthorized: env.KAFKA_SSL_REJECT_UNAUTHORIZED,
+      ...(env.KAFKA_SSL_CA_FILE ? { ca: [readFile(env.KAFKA_SSL_CA_FILE)] } : {}),
+      ...(env.KAFKA_SSL_CERT_FILE ? { cert: readFile(env.KAFKA_SSL_CERT_FILE) } : {}),
+      ...(env.KAFKA_SSL_KEY_FILE ? { key: readFile(env.KAFKA_SSL_KEY_FILE) } : {}),
+    };
+  }
+  if (env.KAFKA_SASL_MECHANISM && env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD) {
+    const sasl: SASLOptions = {
+      mechanism: env.KAFKA_SASL_MECHANISM,
+      username: env.KAFKA_SASL_USERNAME,
+      password: env.KAFKA_SASL_PASSWORD,
+    } as SASLOptions;
+    config.sasl = sasl;
+  }
+  return config;
+}
+
+function readPem(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read TLS file ${path}: ${(error as Error).message}; check the KAFKA_SSL_*_FILE variables`, {
+      cause: error,
+    });
+  }
+}
+
+/** Settings of the topics a service creates (retry, dead-letter, cdc). */
+export const topicEnvSchema = z.object({
+  /** Replication factor of created topics. Default 1 (the local single-node broker); 3 in production. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: envFields.positiveInt(1),
+  /** retention.ms of created topics; -1 keeps history forever (ARCHITECTURE.md). Default -1. */
+  KAFKA_TOPIC_RETENTION_MS: z.coerce
+    .number({ error: 'expected milliseconds, or -1 for unlimited' })
+    .int({ error: 'expected a whole number of milliseconds' })
+    .min(-1, { error: 'expected milliseconds, or -1 for unlimited' })
+    .default(-1),
+});
+
+/** Consumer settings every consumer service shares (the runner comes with the consumer runtime). */
+export const consumerEnvSchema = z.object({
+  /** Consumer group id. Default: the service name. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
+  /** Delays of the retry topics, comma-separated milliseconds: one retry topic per entry. */
+  RETRY_DELAYS_MS: z
+    .string()
+    .default('5000,60000,600000')
+    .transform((value) => value.split(',').map((part) => Number(part.trim())))
+    .refine((delays) => delays.length > 0 && delays.every((d) => Number.isInteger(d) && d > 0), {
+      error: 'expected comma-separated positive whole milliseconds, for example 5000,60000,600000',
+    }),
+});

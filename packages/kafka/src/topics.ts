@@ -1,0 +1,66 @@
+import type { Admin, ITopicConfig } from 'kafkajs';
+
+/** A topic the pipeline needs, with its settings. */
+export interface TopicSpec {
+  topic: string;
+  numPartitions: number;
+  replicationFactor: number;
+  /** Broker-side topic configs, for example `{ 'retention.ms': '-1' }` (unlimited). */
+  configEntries?: Record<string, string>;
+}
+
+/** Unlimited retention: cdc, retry and dead-letter topics keep their history (ARCHITECTURE.md). */
+export const KEEP_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1' } as const;
+
+/**
+ * Creates the topics that do not exist yet and waits until every partition has a leader: topic
+ * auto-creation on first use is unreliable on KRaft, so the pipeline never depends on it.
+ */
+export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], timeoutMs = 30_000): Promise<string[]> {
+  if (specs.length === 0) return [];
+  const existing = new Set(await admin.listTopics());
+  const missing = specs.filter((spec) => !existing.has(spec.topic));
+  if (missing.length > 0) {
+    const topics: ITopicConfig[] = missing.map((spec) => ({
+      topic: spec.topic,
+      numPartitions: spec.numPartitions,
+      replicationFactor: spec.replicationFactor,
+      configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
+    }));
+    try {
+      await admin.createTopics({ topics, waitForLeaders: true, timeout: timeoutMs });
+    } catch (error) {
+      // Another process may have created one of them between listTopics and createTopics.
+      if (!isTopicExists(error)) throw error;
+    }
+  }
+  await waitForLeaders(
+    admin,
+    specs.map((spec) => spec.topic),
+    timeoutMs,
+  );
+  return missing.map((spec) => spec.topic);
+}
+
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+      const ready = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      if (ready) return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms: is the broker healthy?`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function isTopicExists(error: unknown): boolean {
+  const e = error as { type?: string; errors?: { type?: string }[] } | undefined;
+  if (e?.type === 'TOPIC_ALREADY_EXISTS') return true;
+  return Array.isArray(e?.errors) && e.errors.every((inner) => inner.type === 'TOPIC_ALREADY_EXISTS');
+}

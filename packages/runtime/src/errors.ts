@@ -1,0 +1,41 @@
+/**
+ * Errors say whether a retry can help. Everything thrown in the pipeline is normalised here, once,
+ * so callers never inspect unknown values themselves.
+ */
+export class PipelineError extends Error {
+  /** True when the same operation may succeed later (a broker away, a schema not yet published). */
+  readonly retriable: boolean;
+  /** A stable, machine-readable code for metrics and dead-letter headers. */
+  readonly code: string;
+
+  constructor(message: string, options: { code: string; retriable: boolean; cause?: unknown }) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'PipelineError';
+    this.code = options.code;
+    this.retriable = options.retriable;
+  }
+}
+
+/** A configuration that cannot work: never retriable, the process must stop and say why. */
+export class ConfigError extends PipelineError {
+  readonly issues: readonly string[];
+
+  constructor(message: string, issues: readonly string[]) {
+    super(message, { code: 'CONFIG_INVALID', retriable: false });
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** Turns anything thrown into a PipelineError. Unknown errors are treated as retriable. */
+export function toPipelineError(thrown: unknown): PipelineError {
+  if (thrown instanceof PipelineError) return thrown;
+  if (thrown instanceof Error) {
+    return new PipelineError(thrown.message, { code: 'UNEXPECTED', retriable: true, cause: thrown });
+  }
+  return new PipelineError(`non-error thrown: ${String(thrown)}`, {
+    code: 'UNEXPECTED',
+    retriable: true,
+    cause: thrown,
+  });
+}

@@ -1,0 +1,76 @@
+import { ConfigError } from './errors';
+import type { Logger } from './logger';
+
+/** What a started service hands back: how to stop it. */
+export interface RunningService {
+  /** Finish in-flight work, commit, leave groups, close connections. */
+  stop(): Promise<void>;
+}
+
+export interface RunServiceOptions {
+  service: string;
+  /** Starts the service. A ConfigError makes the process exit with code 78 (EX_CONFIG). */
+  start: () => Promise<{ running: RunningService; logger: Logger; shutdownTimeoutMs: number }>;
+  /** Injected for tests; defaults to the real process. */
+  proc?: Pick<NodeJS.Process, 'on' | 'exit'>;
+  /** Where start-up errors are written before a logger exists. */
+  writeError?: (text: string) => void;
+}
+
+/** Exit codes an orchestrator can act on. */
+export const EXIT_CODES = { ok: 0, failed: 1, config: 78 } as const;
+
+/**
+ * Runs a service until SIGTERM or SIGINT, then stops it within its deadline. A second signal or a
+ * missed deadline exits at once with code 1, saying so.
+ */
+export async function runService(options: RunServiceOptions): Promise<void> {
+  const proc = options.proc ?? process;
+  const writeError = options.writeError ?? ((text: string) => process.stderr.write(`${text}\n`));
+  let started: Awaited<ReturnType<RunServiceOptions['start']>>;
+  try {
+    started = await options.start();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      writeError(error.message);
+      proc.exit(EXIT_CODES.config);
+      return;
+    }
+    writeError(`${options.service} failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    proc.exit(EXIT_CODES.failed);
+    return;
+  }
+  const { running, logger, shutdownTimeoutMs } = started;
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      proc.exit(EXIT_CODES.failed);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, shutdownTimeoutMs }, 'shutting down');
+    const deadline = setTimeout(() => {
+      logger.error({ shutdownTimeoutMs }, 'shutdown did not finish within SHUTDOWN_TIMEOUT_MS: exiting anyway');
+      proc.exit(EXIT_CODES.failed);
+    }, shutdownTimeoutMs);
+    deadline.unref();
+    running.stop().then(
+      () => {
+        clearTimeout(deadline);
+        logger.info('stopped cleanly');
+        logger.flush?.();
+        proc.exit(EXIT_CODES.ok);
+      },
+      (error: unknown) => {
+        clearTimeout(deadline);
+        logger.error({ err: error }, 'shutdown failed');
+        logger.flush?.();
+        proc.exit(EXIT_CODES.failed);
+      },
+    );
+  };
+  // `on`, not `once`: a second signal must reach `onSignal` rather than the default handler.
+  proc.on('SIGTERM', onSignal);
+  proc.on('SIGINT', onSignal);
+}
