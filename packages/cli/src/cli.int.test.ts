@@ -1,0 +1,65 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createEmptyDatabase, sharedStack } from '@pipeline/testing';
+
+const repoRoot = sharedStack().config.repoRoot;
+const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
+
+function pipeline(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, ...env }, cwd: repoRoot });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('the pipeline command (as installed by npm ci)', () => {
+  it.each([[[]], [['stack']], [['stack', 'up']], [['stack', 'down']], [['stack', 'status']], [['migrate']], [['start']]])(
+    'answers --help for %j',
+    (command) => {
+      const result = pipeline([...command, '--help']);
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(/^Usage: pipeline/);
+    },
+  );
+
+  it('stack status --json shows every part of the running stack with PID, port and health', () => {
+    const result = pipeline(['stack', 'status', '--json']);
+    expect(result.status).toBe(0);
+    const status = JSON.parse(result.stdout) as { components: { name: string; healthy: boolean; pid?: number }[] };
+    expect(status.components.map((c) => [c.name, c.healthy])).toEqual([
+      ['postgres', true],
+      ['kafka', true],
+      ['ses', true],
+    ]);
+    expect(status.components.every((c) => typeof c.pid === 'number')).toBe(true);
+  });
+
+  it('stack up on a running stack reuses every part', () => {
+    const result = pipeline(['stack', 'up']);
+    expect(result.status).toBe(0);
+    expect(result.stdout.match(/already running/g)).toHaveLength(3);
+  });
+
+  it('migrate applies the migrations to a new database, and a second run changes nothing', async () => {
+    const db = await createEmptyDatabase('cli_migrate');
+    try {
+      const first = pipeline(['migrate', '--json', '--database-url', db.url]);
+      expect(first.status).toBe(0);
+      expect(JSON.parse(first.stdout)).toEqual({
+        applied: ['0001_domain_tables', '0002_pipeline_tables', '0003_capture'],
+        alreadyApplied: 0,
+      });
+      const second = pipeline(['migrate', '--database-url', db.url]);
+      expect(second.status).toBe(0);
+      expect(second.stdout).toContain('up to date (3 migrations)');
+    } finally {
+      await db.drop();
+    }
+  });
+
+  it('says what to do when the database cannot be reached', () => {
+    const result = pipeline(['migrate', '--database-url', 'postgres://nobody:x@127.0.0.1:1/none']);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(
+      /^pipeline: cannot connect to postgres:\/\/nobody:redacted@127\.0\.0\.1:1\/none: .*is the database up \(`pipeline stack up`\)\?/,
+    );
+  });
+});

@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { migrateCommand } from './commands/migrate';
+import { stackCommand } from './commands/stack';
+import { startCommand } from './commands/start';
+
+export function buildProgram(): Command {
+  const program = new Command('pipeline')
+    .description('Operate the WAL event pipeline: local stack, migrations, services')
+    .showHelpAfterError('(add --help for usage)')
+    .addCommand(stackCommand())
+    .addCommand(migrateCommand())
+    .addCommand(startCommand());
+  return program;
+}
