@@ -1,0 +1,33 @@
+import { serviceEnvSchema } from '@pipeline/backends';
+import { checkKafkaEnv } from '@pipeline/kafka';
+import { type Env, envFields, parseConfig } from '@pipeline/runtime';
+import { z } from 'zod';
+
+export const SERVICE = 'cdc-reader';
+
+const identifier = (what: string) =>
+  z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: `expected a ${what} name: lower case letters, digits and _, at most 63` });
+
+export const configSchema = serviceEnvSchema({ httpPort: 9101 })
+  .extend({
+    /** Logical replication slot the reader streams from. Default pipeline_cdc. */
+    CDC_SLOT_NAME: identifier('replication slot').default('pipeline_cdc'),
+    /** Publication listing the captured tables (created by migrations). Default pipeline. */
+    CDC_PUBLICATION: identifier('publication').default('pipeline'),
+    /** Topics are <prefix>.<schema>.<table>. Default cdc. */
+    CDC_TOPIC_PREFIX: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]+$/, { error: 'expected letters, digits, _ or - (a Kafka topic name part)' })
+      .default('cdc'),
+    /** Partitions of each cdc topic (the consumers' unit of scale). Default 3. */
+    CDC_TOPIC_PARTITIONS: envFields.positiveInt(3),
+    /** How often a heartbeat is written to the WAL so an idle slot still advances, ms. Default 10000. */
+    CDC_HEARTBEAT_INTERVAL_MS: envFields.positiveInt(10_000),
+    /** Reading pauses while this many bytes are produced but not yet acknowledged. Default 64 MiB. */
+    CDC_MAX_IN_FLIGHT_BYTES: envFields.positiveInt(64 * 1024 * 1024),
+  })
+  .superRefine(checkKafkaEnv);
+
+export type Config = z.output<typeof configSchema>;
+
+export const loadConfig = (env: Env): Config => parseConfig(SERVICE, configSchema, env);
