@@ -1,0 +1,33 @@
+/**
+ * `npm run bench -- <name…>`: runs the named benchmarks (all when none is named). Figures are
+ * printed, never asserted (DEVELOPERS.md: timed assertions make CI flaky).
+ */
+import { benchStackUp } from './stack-up';
+
+const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
+  stack: { describe: 'cold, warm and reused `pipeline stack up`', run: () => benchStackUp() },
+};
+
+async function main(): Promise<void> {
+  const names = process.argv.slice(2);
+  const unknown = names.filter((name) => !BENCHMARKS[name]);
+  if (unknown.length > 0) {
+    process.stderr.write(
+      `unknown benchmark ${unknown.join(', ')}; choose from:\n${Object.entries(BENCHMARKS)
+        .map(([n, b]) => `  ${n.padEnd(8)} ${b.describe}`)
+        .join('\n')}\n`,
+    );
+    process.exit(2);
+  }
+  for (const name of names.length > 0 ? names : Object.keys(BENCHMARKS)) {
+    const bench = BENCHMARKS[name];
+    if (!bench) continue;
+    process.stdout.write(`== ${name}: ${bench.describe}\n`);
+    await bench.run();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`benchmark failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
