@@ -145,7 +145,7 @@ export async function stopProcess(pid: number, signal: NodeJS.Signals, graceMs: 
 
 /** Runs a command and returns its output, or undefined when it cannot run at all. */
 export function tryRun(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } | undefined {
-  const result = spawnSync(command, args, { encoding: 'utf8' });
+  const result = spawnSync(command, args, { encoding: 'utf8', env: process.env });
   if (result.error) return undefined;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

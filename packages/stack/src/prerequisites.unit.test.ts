@@ -1,0 +1,32 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { privateStackConfig } from './config';
+import { checkJava, kafkaClasspath } from './kafka';
+
+/** Runs `fn` with a PATH on which no program can be found. */
+function withEmptyPath<T>(fn: () => T): T {
+  const saved = process.env.PATH;
+  process.env.PATH = mkdtempSync(join(tmpdir(), 'empty-path-'));
+  try {
+    return fn();
+  } finally {
+    process.env.PATH = saved;
+  }
+}
+
+describe('missing prerequisites', () => {
+  it('says how to install Java when it is missing', () => {
+    expect(() => withEmptyPath(() => checkJava())).toThrow(
+      'java not found: install OpenJDK 17 or newer (apt-get install openjdk-17-jre-headless), or set KAFKA_BROKERS to use a broker of your own',
+    );
+  });
+
+  it('says how to install Maven when the broker jars must be resolved and mvn is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stack-'));
+    const config = privateStackConfig(dir, { postgres: 1, kafka: 2, kafkaController: 3, ses: 4 });
+    expect(() => withEmptyPath(() => kafkaClasspath(config))).toThrow(
+      'mvn not found: install Maven 3.8 or newer (apt-get install maven); it fetches the Kafka jars once',
+    );
+  });
+});
