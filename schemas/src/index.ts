@@ -1,11 +1,22 @@
 /**
- * The Avro event contract (ARCHITECTURE.md, "The event contract"). The .avsc files, the
- * single-object codec and schema distribution arrive with the schemas issue; this module names the
- * contract's constants that are already fixed.
+ * The Avro event contract (ARCHITECTURE.md, "The event contract"): row and envelope schemas,
+ * their TypeScript types, the single-object codec, and schema distribution over Kafka.
  */
-
-/** Topic that carries every writer schema, keyed by fingerprint (compacted). */
-export const SCHEMA_TOPIC = '_pipeline.schemas';
+export * from './avro';
+export * from './canonical';
+export * from './catalog';
+export * from './codec';
+export * from './compat';
+export * from './decimal';
+export * from './distribution';
+export * from './drift';
+export * from './envelope';
+export * from './errors';
+export * from './files';
+export * from './fingerprint';
+export type * from './generated/types';
+export * from './logical-types';
+export * from './timestamp';
 
 /** Default prefix of the per-table topics: `<prefix>.<schema>.<table>`. */
 export const DEFAULT_TOPIC_PREFIX = 'cdc';
@@ -14,3 +25,6 @@ export const DEFAULT_TOPIC_PREFIX = 'cdc';
 export const CAPTURED_TABLES = ['customers', 'orders', 'order_items', 'suppliers', 'inventory', 'opportunities'] as const;
 
 export type CapturedTable = (typeof CAPTURED_TABLES)[number];
+export * from './codegen';
+export * from './generate';
+export * from './release';

@@ -1,0 +1,82 @@
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateEnvelopeFile } from './codegen';
+import { checkCompatibility } from './compat';
+import type { RowSchemaJson } from './envelope';
+import { AVRO_DIR, envelopeFile, readJson, readRowSchema } from './files';
+import { checkAllSubjects, releaseChanged } from './release';
+
+/** A scratch copy of schemas/avro whose row schema of `subject` is edited, envelopes regenerated. */
+function scratchWithRow(subject: string, edit: (row: RowSchemaJson) => void): string {
+  const dir = mkdtempSync(join(tmpdir(), 'schemas-'));
+  cpSync(AVRO_DIR, dir, { recursive: true });
+  const row = readRowSchema(subject, dir);
+  edit(row);
+  writeFileSync(join(dir, 'rows', `${subject}.avsc`), JSON.stringify(row, null, 2));
+  writeFileSync(envelopeFile(subject, dir), generateEnvelopeFile(subject, row));
+  return dir;
+}
+
+describe('schema compatibility check', () => {
+  it('passes for the schemas in the repository', () => {
+    expect(checkAllSubjects().flatMap((r) => r.problems)).toEqual([]);
+  });
+
+  it('fails for a field added without a default, naming the schema and the field', () => {
+    const dir = scratchWithRow('public.orders', (row) => {
+      row.fields.push({ name: 'discount', type: { type: 'bytes', logicalType: 'decimal', precision: 12, scale: 2 } });
+    });
+    const problems = checkAllSubjects(dir).flatMap((r) => r.problems);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('public.orders: field before.discount: added without a default'),
+        expect.stringContaining('public.orders: the current schema cannot read v1 data'),
+      ]),
+    );
+    expect(() => releaseChanged(dir)).toThrow(/not released, incompatible/);
+  });
+
+  it('fails for a decimal whose scale changed, naming the schema and the field', () => {
+    const dir = scratchWithRow('public.opportunities', (row) => {
+      const value = row.fields.find((f) => f.name === 'value');
+      if (!value) throw new Error('no value field');
+      value.type = { type: 'bytes', logicalType: 'decimal', precision: 14, scale: 3 };
+    });
+    const problems = checkAllSubjects(dir).flatMap((r) => r.problems);
+    expect(problems).toContain(
+      'public.opportunities: field before.value: decimal scale changed from 2 (v1) to 3; a scale change needs a new field',
+    );
+  });
+
+  it('fails for a removed field that had no default, and for a changed default', () => {
+    const dir = scratchWithRow('public.suppliers', (row) => {
+      row.fields = row.fields.filter((f) => f.name !== 'name');
+      const email = row.fields.find((f) => f.name === 'email');
+      if (email) email.default = 'unknown@example.com';
+      if (email) email.type = ['string', 'null'];
+    });
+    const problems = checkAllSubjects(dir)
+      .flatMap((r) => r.problems)
+      .join('\n');
+    expect(problems).toContain('public.suppliers: field before.name: removed, but it had no default in v1');
+    expect(problems).toContain('public.suppliers: field before.email: default changed from null (v1) to "unknown@example.com"');
+  });
+
+  it('accepts a nullable column added with a default, and a release then records v2', () => {
+    const dir = scratchWithRow('public.customers', (row) => {
+      row.fields.push({ name: 'phone', type: ['null', 'string'], default: null });
+    });
+    const report = checkAllSubjects(dir).find((r) => r.subject === 'public.customers');
+    expect(report).toMatchObject({ problems: [], changed: true, releasedVersions: 1 });
+    expect(releaseChanged(dir)).toEqual([{ subject: 'public.customers', version: 2 }]);
+    expect(readJson(join(dir, 'released', 'public.customers', 'v2.avsc'))).toEqual(readJson(envelopeFile('public.customers', dir)));
+    // Transitive: a later change is checked against v1 and v2 alike.
+    expect(
+      checkCompatibility('public.customers', readJson(envelopeFile('public.customers', dir)), [
+        { version: 1, json: readJson(join(dir, 'released', 'public.customers', 'v1.avsc')) },
+        { version: 2, json: readJson(join(dir, 'released', 'public.customers', 'v2.avsc')) },
+      ]),
+    ).toEqual([]);
+  });
+});
