@@ -101,6 +101,8 @@ export function generateTypes(rows: { subject: string; row: RowSchemaJson }[]): 
     '  source: Source;',
     '  /** deterministic: a change delivered twice carries the same id */',
     '  eventId: string;',
+    '  /** columns PostgreSQL did not send (before.<column>, after.<column>): they hold a placeholder, never a real value */',
+    '  unavailable: string[];',
     '  /** when the reader produced the event, milliseconds since the epoch */',
     '  tsMs: number;',
     '}',

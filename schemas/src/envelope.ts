@@ -56,6 +56,15 @@ export function buildEnvelopeSchema(subject: string, row: RowSchemaJson): Record
       { name: 'after', type: ['null', rowName], default: null, doc: 'the row after the change (inserts, updates, snapshot reads)' },
       { name: 'source', type: SOURCE_SCHEMA },
       { name: 'eventId', type: 'string', doc: 'deterministic: the same change delivered twice carries the same id' },
+      {
+        name: 'unavailable',
+        type: { type: 'array', items: 'string' },
+        default: [],
+        doc:
+          'columns whose value PostgreSQL did not send, as before.<column> or after.<column>: an unchanged TOASTed value ' +
+          'without REPLICA IDENTITY FULL, or the non-key columns of a delete without it. They hold the placeholder ' +
+          `${JSON.stringify('__unavailable__')} (text), 0 (numbers), "0" (decimals) or the epoch (timestamps).`,
+      },
       { name: 'tsMs', type: { type: 'long', logicalType: 'timestamp-millis' }, doc: 'when the reader produced the event' },
     ],
   };

@@ -129,6 +129,7 @@ export function edgeEnvelope<Row>(subject: string, op: 'c' | 'u' | 'd' | 'r' | '
       snapshot: op === 'r',
     },
     eventId: `7312345678901234567:FFFFFFFF/FFFFFFFF:0`,
+    unavailable: [],
     tsMs: 1795973704123,
   };
 }

@@ -26,6 +26,8 @@ export interface Envelope<Row> {
   source: Source;
   /** deterministic: a change delivered twice carries the same id */
   eventId: string;
+  /** columns PostgreSQL did not send (before.<column>, after.<column>): they hold a placeholder, never a real value */
+  unavailable: string[];
   /** when the reader produced the event, milliseconds since the epoch */
   tsMs: number;
 }
