@@ -71,7 +71,8 @@ export type WriterSchemaSource = (fingerprint: Fingerprint) => Promise<ParsedSch
  * schema by fingerprint (schema evolution: added fields with defaults, removed fields, promotions).
  */
 export class SingleObjectDecoder {
-  private readonly resolvers = new Map<string, avro.Resolver>();
+  /** By reader Type instance (avsc only accepts a resolver made by that very instance), then writer fingerprint. */
+  private readonly resolvers = new WeakMap<avro.Type, Map<string, avro.Resolver>>();
 
   constructor(private readonly writers: WriterSchemaSource) {}
 
@@ -90,8 +91,12 @@ export class SingleObjectDecoder {
   }
 
   private resolver(reader: ParsedSchema, writer: ParsedSchema): avro.Resolver {
-    const key = `${reader.fingerprint.hex}<${writer.fingerprint.hex}`;
-    let resolver = this.resolvers.get(key);
+    let byWriter = this.resolvers.get(reader.type);
+    if (!byWriter) {
+      byWriter = new Map();
+      this.resolvers.set(reader.type, byWriter);
+    }
+    let resolver = byWriter.get(writer.fingerprint.hex);
     if (!resolver) {
       try {
         resolver = reader.type.createResolver(writer.type);
@@ -101,7 +106,7 @@ export class SingleObjectDecoder {
           error,
         );
       }
-      this.resolvers.set(key, resolver);
+      byWriter.set(writer.fingerprint.hex, resolver);
     }
     return resolver;
   }

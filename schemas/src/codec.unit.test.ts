@@ -177,3 +177,13 @@ describe('interoperability of the logical types', () => {
     expect(decimal.type.toBuffer('12.30')).toEqual(bytes.type.toBuffer(Buffer.from([0x04, 0xce])));
   });
 });
+
+describe('decoder resolver cache', () => {
+  it('works with a new instance of the same reader schema (avsc ties a resolver to one Type instance)', async () => {
+    const writer = envelopeSchema('public.suppliers');
+    const bytes = encodeSingleObject(writer, edgeEnvelope('public.suppliers', 'c', null, firstEdgeRow('public.suppliers')));
+    const decoder = decoderFor(writer);
+    await decoder.decode(bytes, envelopeSchema('public.suppliers'));
+    await expect(decoder.decode(bytes, envelopeSchema('public.suppliers'))).resolves.toMatchObject({ op: 'c' });
+  });
+});

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createTestDatabase, freePort, sharedStack, type TestDatabase } from '@pipeline/testing';
+import { createTestDatabase, freePort, sharedStack, type TestDatabase, uniqueName } from '@pipeline/testing';
 import { SERVICES, serviceEntryPoint } from './services';
 
 interface Run {
@@ -66,9 +66,15 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       SES_ENDPOINT: endpoints.sesEndpoint,
       HTTP_PORT: String(port),
       SHUTDOWN_TIMEOUT_MS: '10000',
+      // Slots are per server and topics per broker: this test's own.
+      CDC_SLOT_NAME: uniqueName('svc_slot'),
+      CDC_TOPIC_PREFIX: uniqueName('svc'),
+      CDC_SCHEMA_TOPIC: uniqueName('_pipeline.schemas.svc'),
+      CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.svc'),
     });
     try {
-      expect(await waitForReady(port, run)).toEqual({ status: 'ready', checks: { database: 'ok', kafka: 'ok' } });
+      const checks = name === 'cdc-reader' ? { database: 'ok', kafka: 'ok', replication: 'ok' } : { database: 'ok', kafka: 'ok' };
+      expect(await waitForReady(port, run)).toEqual({ status: 'ready', checks });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain(`process_cpu_user_seconds_total{service="${name}"}`);

@@ -23,8 +23,16 @@ export const configSchema = serviceEnvSchema({ httpPort: 9101 })
     CDC_TOPIC_PARTITIONS: envFields.positiveInt(3),
     /** How often a heartbeat is written to the WAL so an idle slot still advances, ms. Default 10000. */
     CDC_HEARTBEAT_INTERVAL_MS: envFields.positiveInt(10_000),
-    /** Reading pauses while this many bytes are produced but not yet acknowledged. Default 64 MiB. */
-    CDC_MAX_IN_FLIGHT_BYTES: envFields.positiveInt(64 * 1024 * 1024),
+    /** Reading pauses while this many bytes of events await Kafka's acknowledgement (two batches). Default 1 MiB. */
+    CDC_MAX_IN_FLIGHT_BYTES: envFields.positiveInt(1024 * 1024),
+    /** Compacted topic of writer schemas, keyed by fingerprint. Default _pipeline.schemas. */
+    CDC_SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
+    /** Where changes that cannot be encoded go (with the error), instead of stopping the reader. Default _pipeline.cdc.dlq. */
+    CDC_DLQ_TOPIC: z.string().min(1).default('_pipeline.cdc.dlq'),
+    /** Longest wait between reconnection attempts, ms (backoff starts at 250). Default 10000. */
+    CDC_RECONNECT_MAX_DELAY_MS: envFields.positiveInt(10_000),
+    /** How often slot lag and retained WAL are read for /metrics, ms. Default 10000. */
+    CDC_SLOT_LAG_POLL_MS: envFields.positiveInt(10_000),
   })
   .superRefine(checkKafkaEnv);
 

@@ -1,9 +1,50 @@
 import { connectBackends } from '@pipeline/backends';
 import type { ServiceContext, StartedService } from '@pipeline/runtime';
 import { type Config, SERVICE } from './config';
+import { makeReaderMetrics } from './metrics';
+import { CdcReader } from './reader';
 
-/** Skeleton: holds its connections and reports readiness; streaming from the replication slot arrives with the cdc-reader issues. */
-export async function start({ config, logger }: ServiceContext<Config>): Promise<StartedService> {
+/** Streams the publication's changes into Kafka until SIGTERM; /readyz is ready while a session streams. */
+export async function start({ config, logger, registry }: ServiceContext<Config>): Promise<StartedService> {
   const backends = connectBackends(SERVICE, config, logger);
-  return { readinessChecks: backends.readinessChecks, stop: () => backends.close() };
+  const reader = new CdcReader({
+    pool: backends.pool,
+    connection: { connectionString: config.DATABASE_URL, application_name: `${SERVICE}:${config.CDC_SLOT_NAME}` },
+    kafka: backends.kafka,
+    logger,
+    metrics: makeReaderMetrics(registry),
+    slot: config.CDC_SLOT_NAME,
+    publication: config.CDC_PUBLICATION,
+    topicPrefix: config.CDC_TOPIC_PREFIX,
+    topicPartitions: config.CDC_TOPIC_PARTITIONS,
+    topicReplicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+    topicRetentionMs: config.KAFKA_TOPIC_RETENTION_MS,
+    schemaTopic: config.CDC_SCHEMA_TOPIC,
+    deadLetterTopic: config.CDC_DLQ_TOPIC,
+    heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
+    maxInFlightBytes: config.CDC_MAX_IN_FLIGHT_BYTES,
+    reconnectMaxDelayMs: config.CDC_RECONNECT_MAX_DELAY_MS,
+    slotLagPollMs: config.CDC_SLOT_LAG_POLL_MS,
+    onFatal: () => {
+      // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
+      process.exitCode = 1;
+      void reader
+        .stop()
+        .then(() => backends.close())
+        .finally(() => process.exit(1));
+    },
+  });
+  reader.start();
+  return {
+    readinessChecks: {
+      ...backends.readinessChecks,
+      replication: async () => {
+        if (!reader.isStreaming) throw new Error('not streaming from the replication slot (see the logs)');
+      },
+    },
+    stop: async () => {
+      await reader.stop();
+      await backends.close();
+    },
+  };
 }

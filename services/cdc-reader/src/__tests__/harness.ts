@@ -1,0 +1,167 @@
+import { makeLogger } from '@pipeline/runtime';
+import { bundledSchemas, type Envelope, envelopeSchema, type ParsedSchema, SchemaResolver, SingleObjectDecoder } from '@pipeline/schemas';
+import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import type { Kafka } from 'kafkajs';
+import pg from 'pg';
+import { Registry } from 'prom-client';
+import { makeReaderMetrics, type ReaderMetrics } from '../metrics';
+import { CdcReader, type CdcReaderOptions } from '../reader';
+
+/** One decoded record of a cdc topic. */
+export interface Received {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  headers: Record<string, string>;
+  envelope: Envelope<Record<string, unknown>>;
+}
+
+/** A database, slot, topic prefix and schema topic of one test file's own. */
+export interface ReaderFixture {
+  db: TestDatabase;
+  kafka: Kafka;
+  slot: string;
+  prefix: string;
+  schemaTopic: string;
+  deadLetterTopic: string;
+  topic(table: string): string;
+  /** The reader's settings, as the service would build them (overridable per test). */
+  options(overrides?: Partial<CdcReaderOptions>): CdcReaderOptions;
+  /** Environment for running the reader as a process (dist/main.js). */
+  env(): Record<string, string>;
+  close(): Promise<void>;
+}
+
+export async function readerFixture(name: string): Promise<ReaderFixture> {
+  const db = await createTestDatabase(name);
+  const kafka = testKafka(`cdc-test-${name}`);
+  const id = uniqueName(name);
+  const prefix = `cdc_${id}`;
+  const schemaTopic = `_pipeline.schemas.${id}`;
+  const deadLetterTopic = `_pipeline.cdc.dlq.${id}`;
+  const pools: pg.Pool[] = [];
+  return {
+    db,
+    kafka,
+    slot: `slot_${id}`,
+    prefix,
+    schemaTopic,
+    deadLetterTopic,
+    topic: (table) => `${prefix}.public.${table}`,
+    options(overrides = {}) {
+      const pool = new pg.Pool({ connectionString: db.readerUrl, max: 3 });
+      pools.push(pool);
+      const registry = new Registry();
+      return {
+        pool,
+        connection: { connectionString: db.readerUrl },
+        kafka,
+        logger: makeLogger({ service: 'cdc-reader-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        metrics: makeReaderMetrics(registry),
+        slot: `slot_${id}`,
+        publication: 'pipeline',
+        topicPrefix: prefix,
+        topicPartitions: 3,
+        topicReplicationFactor: 1,
+        topicRetentionMs: -1,
+        schemaTopic,
+        deadLetterTopic,
+        heartbeatIntervalMs: 60_000,
+        maxInFlightBytes: 1024 * 1024,
+        reconnectMaxDelayMs: 1_000,
+        slotLagPollMs: 60_000,
+        onFatal: (error) => {
+          throw error;
+        },
+        ...overrides,
+      };
+    },
+    env() {
+      return {
+        DATABASE_URL: db.readerUrl,
+        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+        CDC_SLOT_NAME: `slot_${id}`,
+        CDC_TOPIC_PREFIX: prefix,
+        CDC_SCHEMA_TOPIC: schemaTopic,
+        CDC_DLQ_TOPIC: deadLetterTopic,
+        CDC_RECONNECT_MAX_DELAY_MS: '1000',
+        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+      };
+    },
+    close: async () => {
+      await Promise.all(pools.map((pool) => pool.end()));
+      await db.drop();
+    },
+  };
+}
+
+/** The reader running in this process, with its metrics. */
+export function startReader(
+  fixture: ReaderFixture,
+  overrides: Partial<CdcReaderOptions> = {},
+): { reader: CdcReader; metrics: ReaderMetrics } {
+  const options = fixture.options(overrides);
+  const reader = new CdcReader(options);
+  reader.start();
+  return { reader, metrics: options.metrics };
+}
+
+/** Waits until the reader streams (its slot exists and a session is open). */
+export async function waitStreaming(reader: CdcReader, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!reader.isStreaming) {
+    if (Date.now() > deadline) throw new Error('the reader did not start streaming');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Reads the topics from the beginning until `done` says enough (or the timeout), decoding every
+ * record with the bundled schemas and the fixture's schema topic.
+ */
+export async function consume(
+  fixture: ReaderFixture,
+  topics: string[],
+  done: (received: Received[]) => boolean,
+  timeoutMs = 60_000,
+): Promise<Received[]> {
+  const resolver = new SchemaResolver({ kafka: fixture.kafka, topic: fixture.schemaTopic, bundled: bundledSchemas() });
+  const decoder = new SingleObjectDecoder(resolver.resolve);
+  const consumer = fixture.kafka.consumer({ groupId: uniqueName('test-consume'), maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
+  const received: Received[] = [];
+  const readers = new Map<string, ParsedSchema>();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out with ${received.length} records`)), timeoutMs);
+      consumer
+        .run({
+          eachMessage: async ({ topic, partition, message }) => {
+            const subject = topic.slice(topic.indexOf('.') + 1);
+            const reader = readers.get(subject) ?? envelopeSchema(subject);
+            readers.set(subject, reader);
+            const envelope = await decoder.decode<Envelope<Record<string, unknown>>>(message.value, reader);
+            const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+            received.push({
+              topic,
+              partition,
+              offset: message.offset,
+              key: message.key ? message.key.toString() : null,
+              headers,
+              envelope,
+            });
+            if (done(received)) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return received;
+}

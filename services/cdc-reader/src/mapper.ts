@@ -1,0 +1,138 @@
+import type { Envelope, Op } from '@pipeline/schemas';
+import { convertText, placeholder } from './columns';
+import type { RelationInfo } from './relation';
+
+/** A tuple as pgoutput sends it, in text: null is SQL NULL, undefined an unchanged TOAST value not sent. */
+export type Tuple = Readonly<Record<string, string | null | undefined>>;
+
+/** The transaction a change belongs to. */
+export interface TxContext {
+  db: string;
+  /** The database's system identifier: part of every event id. */
+  systemId: string;
+  /** Commit LSN, PostgreSQL's spelling. */
+  commitLsn: string;
+  xid: number;
+  commitTs: string;
+  /** When the event is produced, ms since the epoch (the clock is passed in). */
+  nowMs: number;
+  /** Next ordinal of an event in this transaction (0, 1, …): deterministic on redelivery. */
+  nextOrdinal(): number;
+}
+
+export interface OutEvent {
+  topic: string;
+  /** The primary key as text (JSON array for a composite key); null for a truncate. */
+  key: string | null;
+  /** Set for truncates, which go to every partition. */
+  partition?: number;
+  envelope: Envelope<Record<string, unknown>>;
+  /** For a primary-key change: the other key of the pair (`d` on the old key, `c` on the new). */
+  movedKey?: string;
+}
+
+/** `<system id>:<commit LSN>:<ordinal>`: the same change delivered twice carries the same id. */
+export function eventId(tx: TxContext, ordinal: number, suffix = ''): string {
+  return `${tx.systemId}:${tx.commitLsn}:${ordinal}${suffix}`;
+}
+
+function buildRow(rel: RelationInfo, tuple: Tuple, side: 'before' | 'after', unavailable: string[]): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  const typeOf = new Map(rel.columns.map((c) => [c.name, c.typeOid]));
+  for (const field of rel.fields) {
+    const text = tuple[field.name];
+    if (text === undefined) {
+      // Not sent: an unchanged TOAST value without an old tuple, or a non-key column of a key-only tuple.
+      row[field.name] = placeholder(field);
+      unavailable.push(`${side}.${field.name}`);
+      continue;
+    }
+    row[field.name] = convertText(field, text, typeOf.get(field.name) ?? 0);
+  }
+  return row;
+}
+
+/** The message key of a row: its primary key (or replica identity key) values as text. */
+export function keyOf(rel: RelationInfo, tuple: Tuple): string | null {
+  const columns = rel.primaryKey.length > 0 ? rel.primaryKey : rel.identityKey;
+  if (columns.length === 0) return null;
+  const values = columns.map((column) => tuple[column] ?? null);
+  return values.length === 1 ? (values[0] ?? null) : JSON.stringify(values);
+}
+
+function envelope(
+  rel: RelationInfo,
+  tx: TxContext,
+  op: Op,
+  before: Record<string, unknown> | null,
+  after: Record<string, unknown> | null,
+  unavailable: string[],
+  id: string,
+): Envelope<Record<string, unknown>> {
+  return {
+    op,
+    before,
+    after,
+    source: { db: tx.db, schema: rel.schema, table: rel.table, lsn: tx.commitLsn, txId: tx.xid, commitTs: tx.commitTs, snapshot: false },
+    eventId: id,
+    unavailable,
+    tsMs: tx.nowMs,
+  };
+}
+
+export function mapInsert(rel: RelationInfo, tx: TxContext, tuple: Tuple): OutEvent[] {
+  const unavailable: string[] = [];
+  const after = buildRow(rel, tuple, 'after', unavailable);
+  return [
+    { topic: rel.topic, key: keyOf(rel, tuple), envelope: envelope(rel, tx, 'c', null, after, unavailable, eventId(tx, tx.nextOrdinal())) },
+  ];
+}
+
+/**
+ * An update. `old` is the full old row (REPLICA IDENTITY FULL), `key` the old key columns (sent
+ * without FULL only when the key changed), both absent otherwise. A change of primary key becomes
+ * a delete on the old key and an insert on the new one, as Debezium does: every key's partition
+ * sees its own history, and projections that apply before/after deltas stay right.
+ */
+export function mapUpdate(rel: RelationInfo, tx: TxContext, change: { key: Tuple | null; old: Tuple | null; new: Tuple }): OutEvent[] {
+  const previous = change.old ?? change.key;
+  const newKey = keyOf(rel, change.new);
+  const oldKey = previous ? keyOf(rel, previous) : newKey;
+  if (previous && oldKey !== newKey) {
+    const deleted = mapDelete(rel, tx, { key: change.key, old: change.old })[0] as OutEvent;
+    const inserted = mapInsert(rel, tx, change.new)[0] as OutEvent;
+    return [
+      { ...deleted, ...(newKey === null ? {} : { movedKey: newKey }) },
+      { ...inserted, ...(oldKey === null ? {} : { movedKey: oldKey }) },
+    ];
+  }
+  const unavailable: string[] = [];
+  const before = change.old ? buildRow(rel, change.old, 'before', unavailable) : null;
+  const after = buildRow(rel, change.new, 'after', unavailable);
+  return [{ topic: rel.topic, key: newKey, envelope: envelope(rel, tx, 'u', before, after, unavailable, eventId(tx, tx.nextOrdinal())) }];
+}
+
+export function mapDelete(rel: RelationInfo, tx: TxContext, change: { key: Tuple | null; old: Tuple | null }): OutEvent[] {
+  const tuple = change.old ?? change.key;
+  if (!tuple) throw new Error(`delete on ${rel.subject} carries no old row or key (REPLICA IDENTITY NOTHING?): set a replica identity`);
+  const unavailable: string[] = [];
+  const before = buildRow(rel, tuple, 'before', unavailable);
+  return [
+    {
+      topic: rel.topic,
+      key: keyOf(rel, tuple),
+      envelope: envelope(rel, tx, 'd', before, null, unavailable, eventId(tx, tx.nextOrdinal())),
+    },
+  ];
+}
+
+/** A truncate: one record with a null key on every partition, each with its own event id. */
+export function mapTruncate(rel: RelationInfo, tx: TxContext, partitions: number): OutEvent[] {
+  const ordinal = tx.nextOrdinal();
+  return Array.from({ length: partitions }, (_, partition) => ({
+    topic: rel.topic,
+    key: null,
+    partition,
+    envelope: envelope(rel, tx, 't', null, null, [], eventId(tx, ordinal, `:p${partition}`)),
+  }));
+}

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The reader's Prometheus series (names as an operator of Kafka and PostgreSQL would look for them). */
+export function makeReaderMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({
+      name: 'cdc_events_total',
+      help: 'Change events produced, by table and op',
+      labelNames: ['table', 'op'],
+      registers,
+    }),
+    transactions: new Counter({
+      name: 'cdc_transactions_total',
+      help: 'Transactions whose events Kafka acknowledged and the slot confirmed',
+      registers,
+    }),
+    bytes: new Counter({ name: 'cdc_produced_bytes_total', help: 'Bytes of event values Kafka acknowledged', registers }),
+    commitToAck: new Histogram({
+      name: 'cdc_commit_to_ack_seconds',
+      help: 'From a transaction’s commit in PostgreSQL to Kafka acknowledging its last event',
+      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    heartbeatLatency: new Histogram({
+      name: 'cdc_heartbeat_latency_seconds',
+      help: 'From writing a heartbeat to the WAL to the reader receiving it: the pipeline’s commit-to-produce delay when idle',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30],
+      registers,
+    }),
+    confirmedLsn: new Gauge({ name: 'cdc_confirmed_lsn', help: 'Last LSN confirmed to the slot, as a number (bytes)', registers }),
+    slotLag: new Gauge({
+      name: 'cdc_slot_lag_bytes',
+      help: 'WAL written since the slot’s confirmed position (pg_current_wal_lsn - confirmed_flush_lsn)',
+      registers,
+    }),
+    slotRetained: new Gauge({
+      name: 'cdc_slot_retained_wal_bytes',
+      help: 'WAL the slot keeps on disk (pg_current_wal_lsn - restart_lsn)',
+      registers,
+    }),
+    slotActive: new Gauge({ name: 'cdc_slot_active', help: '1 when a walsender streams from the slot', registers }),
+    streaming: new Gauge({ name: 'cdc_streaming', help: '1 while a replication session streams', registers }),
+    reconnects: new Counter({
+      name: 'cdc_reconnects_total',
+      help: 'Replication sessions restarted after a failure',
+      labelNames: ['reason'],
+      registers,
+    }),
+    unknownColumns: new Counter({
+      name: 'cdc_unknown_columns_total',
+      help: 'Columns a table has that its schema lacks (skipped; update the row schema)',
+      labelNames: ['table', 'column'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'cdc_dead_letters_total',
+      help: 'Changes that could not be encoded, sent to the reader’s dead-letter topic',
+      labelNames: ['table'],
+      registers,
+    }),
+  };
+}
+
+export type ReaderMetrics = ReturnType<typeof makeReaderMetrics>;

@@ -1,0 +1,221 @@
+import { ensureTopics, KEEP_FOREVER } from '@pipeline/kafka';
+import type { Logger } from '@pipeline/runtime';
+import { ensureSchemaTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
+import type { Kafka } from 'kafkajs';
+import type pg from 'pg';
+import { publishedTables, slotLag, systemIdentifier } from './catalog';
+import { formatLsn, parseLsn } from './lsn';
+import type { ReaderMetrics } from './metrics';
+import { RelationRegistry } from './relations';
+import { HEARTBEAT_PREFIX, ReplicationSession } from './session';
+import { FatalReaderError, prepareSlot, recordConfirmed } from './slot';
+
+export interface CdcReaderOptions {
+  /** Pool as the reader role: catalog queries, state table, heartbeats. */
+  pool: pg.Pool;
+  /** Replication connection settings for the same role. */
+  connection: pg.ClientConfig;
+  kafka: Kafka;
+  logger: Logger;
+  metrics: ReaderMetrics;
+  slot: string;
+  publication: string;
+  topicPrefix: string;
+  topicPartitions: number;
+  topicReplicationFactor: number;
+  /** retention.ms of created topics; -1 keeps history. */
+  topicRetentionMs: number;
+  schemaTopic: string;
+  deadLetterTopic: string;
+  heartbeatIntervalMs: number;
+  maxInFlightBytes: number;
+  /** Longest wait between reconnection attempts, ms. */
+  reconnectMaxDelayMs: number;
+  slotLagPollMs: number;
+  /** A condition that needs a person (a vanished or lost slot): the process should stop. */
+  onFatal: (error: Error) => void;
+}
+
+/** Kafka rejects a record batch over message.max.bytes (1 MB by default) per partition. */
+const MAX_BATCH_BYTES = 512 * 1024;
+
+/**
+ * The cdc-reader: verifies its publication and slot, then runs replication sessions until
+ * stopped, reconnecting with backoff after any failure. Each new session starts from the slot's
+ * confirmed position, so nothing that was not acknowledged by Kafka is ever skipped.
+ */
+export class CdcReader {
+  private session: ReplicationSession | undefined;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private streaming = false;
+  private readonly partitionCounts = new Map<string, number>();
+  private readonly writers = new Map<string, ParsedSchema>();
+  private identity: { systemId: string; database: string } | undefined;
+  private lastRecorded = 0;
+
+  constructor(private readonly options: CdcReaderOptions) {
+    for (const subject of listSubjects()) this.writers.set(subject, envelopeSchema(subject));
+  }
+
+  /** True while a session streams: what /readyz reports. */
+  get isStreaming(): boolean {
+    return this.streaming;
+  }
+
+  start(): void {
+    this.loop = this.run();
+    this.timers.push(setInterval(() => void this.heartbeat(), this.options.heartbeatIntervalMs));
+    this.timers.push(setInterval(() => void this.pollSlot(), this.options.slotLagPollMs));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    await this.session?.stop();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    let attempt = 0;
+    while (!this.stopped) {
+      const startedAt = Date.now();
+      try {
+        await this.runSession();
+        return;
+      } catch (error) {
+        this.streaming = false;
+        this.options.metrics.streaming.set(0);
+        if (this.stopped) return;
+        if (error instanceof FatalReaderError) {
+          this.options.logger.fatal({ err: error }, error.message);
+          this.options.onFatal(error);
+          return;
+        }
+        // A session that streamed for a while starts the backoff over.
+        if (Date.now() - startedAt > 30_000) attempt = 0;
+        const delayMs = Math.min(this.options.reconnectMaxDelayMs, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        attempt++;
+        this.options.metrics.reconnects.inc({ reason: reasonOf(error) });
+        this.options.logger.warn(
+          { err: error, retryInMs: Math.round(delayMs), attempt },
+          `replication session failed: ${(error as Error).message}; reconnecting from the slot's confirmed position`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, delayMs));
+      }
+    }
+  }
+
+  private async runSession(): Promise<void> {
+    const { options } = this;
+    this.identity ??= await systemIdentifier(options.pool);
+    const slot = await prepareSlot(options.pool, { slot: options.slot, publication: options.publication, ...this.identity });
+    if (slot.created)
+      options.logger.info({ slot: options.slot, consistentPoint: slot.confirmedFlushLsn }, `created replication slot ${options.slot}`);
+    await this.ensureTopics();
+    const relations = new RelationRegistry({
+      db: options.pool,
+      topicPrefix: options.topicPrefix,
+      writers: this.writers,
+      logger: options.logger,
+      metrics: options.metrics,
+    });
+    const session = new ReplicationSession({
+      slot: options.slot,
+      publication: options.publication,
+      connection: options.connection,
+      kafka: options.kafka,
+      relations,
+      partitions: (topic) => this.partitionCounts.get(topic) ?? options.topicPartitions,
+      systemId: this.identity.systemId,
+      database: this.identity.database,
+      confirmedLsn: parseLsn(slot.confirmedFlushLsn),
+      schemaTopic: options.schemaTopic,
+      deadLetterTopic: options.deadLetterTopic,
+      maxBatchBytes: Math.min(MAX_BATCH_BYTES, Math.max(1, Math.floor(options.maxInFlightBytes / 2))),
+      metrics: options.metrics,
+      logger: options.logger,
+      onConfirmed: (lsn) => this.confirmed(lsn),
+      onStreaming: () => {
+        this.streaming = true;
+        options.metrics.streaming.set(1);
+        options.logger.info({ slot: options.slot, from: slot.confirmedFlushLsn }, 'streaming');
+      },
+    });
+    this.session = session;
+    if (this.stopped) return;
+    await session.run();
+  }
+
+  /** Every captured table's topic, the dead-letter topic and the schema topic, created before streaming. */
+  private async ensureTopics(): Promise<void> {
+    const { options } = this;
+    const tables = await publishedTables(options.pool, options.publication);
+    const topics = tables.map((t) => `${options.topicPrefix}.${t.schema}.${t.table}`);
+    const admin = options.kafka.admin();
+    await admin.connect();
+    try {
+      const retention = options.topicRetentionMs === -1 ? KEEP_FOREVER : { 'retention.ms': String(options.topicRetentionMs) };
+      await ensureTopics(admin, [
+        ...topics.map((topic) => ({
+          topic,
+          numPartitions: options.topicPartitions,
+          replicationFactor: options.topicReplicationFactor,
+          configEntries: retention,
+        })),
+        {
+          topic: options.deadLetterTopic,
+          numPartitions: 1,
+          replicationFactor: options.topicReplicationFactor,
+          configEntries: KEEP_FOREVER,
+        },
+      ]);
+      await ensureSchemaTopic(admin, options.schemaTopic, options.topicReplicationFactor);
+      const metadata = await admin.fetchTopicMetadata({ topics });
+      for (const topic of metadata.topics) this.partitionCounts.set(topic.name, topic.partitions.length);
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  private confirmed(lsn: bigint): void {
+    // The state table keeps the last confirmed position for the vanished-slot message; at most once a second.
+    if (Date.now() - this.lastRecorded < 1_000) return;
+    this.lastRecorded = Date.now();
+    recordConfirmed(this.options.pool, this.options.slot, formatLsn(lsn)).catch((error: unknown) =>
+      this.options.logger.warn({ err: error }, 'could not record the confirmed position in cdc_reader.slots'),
+    );
+  }
+
+  /** A non-transactional message in the WAL: lets an idle slot advance, and measures the delay. */
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.options.pool.query('SELECT pg_logical_emit_message(false, $1, $2)', [
+        HEARTBEAT_PREFIX,
+        JSON.stringify({ emittedAtMs: Date.now() }),
+      ]);
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'heartbeat failed: is PostgreSQL reachable?');
+    }
+  }
+
+  private async pollSlot(): Promise<void> {
+    try {
+      const lag = await slotLag(this.options.pool, this.options.slot);
+      if (!lag) return;
+      this.options.metrics.slotLag.set(lag.lagBytes);
+      this.options.metrics.slotRetained.set(lag.retainedBytes);
+      this.options.metrics.slotActive.set(lag.active ? 1 : 0);
+    } catch (error) {
+      this.options.logger.debug({ err: error }, 'slot lag poll failed');
+    }
+  }
+}
+
+function reasonOf(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/terminat|ECONNRESET|ECONNREFUSED|Connection/i.test(message)) return 'connection';
+  if (/Kafka|broker|KafkaJS/i.test(message)) return 'kafka';
+  return 'other';
+}

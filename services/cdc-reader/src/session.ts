@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import type { Logger } from '@pipeline/runtime';
+import { encodeSingleObject, formatTimestampMicros, SchemaPublisher } from '@pipeline/schemas';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { ClientConfig } from 'pg';
+import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
+import { EventBatcher } from './batcher';
+import { formatLsn, parseLsn } from './lsn';
+import { mapDelete, mapInsert, mapTruncate, mapUpdate, type OutEvent, type Tuple, type TxContext } from './mapper';
+import type { ReaderMetrics } from './metrics';
+import { TextPgoutputPlugin } from './plugin';
+import type { RelationInfo } from './relation';
+import type { RelationRegistry } from './relations';
+
+/** Prefix of the reader's heartbeat messages in the WAL (pg_logical_emit_message). */
+export const HEARTBEAT_PREFIX = 'pipeline.heartbeat';
+
+export interface SessionOptions {
+  slot: string;
+  publication: string;
+  /** Replication connection settings (a role with REPLICATION). */
+  connection: ClientConfig;
+  kafka: Kafka;
+  relations: RelationRegistry;
+  /** Partition count of each topic, for truncates. */
+  partitions: (topic: string) => number;
+  systemId: string;
+  database: string;
+  /** The slot's confirmed position when the session starts: what keepalives report until the first commit. */
+  confirmedLsn: bigint;
+  schemaTopic: string;
+  deadLetterTopic: string;
+  maxBatchBytes: number;
+  metrics: ReaderMetrics;
+  logger: Logger;
+  /** Called after each confirmation, with the position now confirmed. */
+  onConfirmed: (lsn: bigint) => void;
+  /** Called once the server started streaming. */
+  onStreaming: () => void;
+  now?: () => number;
+}
+
+/** A session ended by stop(): not an error. */
+export class SessionStopped extends Error {}
+
+/** W3C trace context derived from the event id, so a redelivered duplicate joins the same trace. */
+export function traceparent(eventId: string): string {
+  const hash = createHash('sha256').update(eventId).digest('hex');
+  return `00-${hash.slice(0, 32)}-${hash.slice(32, 48)}-01`;
+}
+
+/**
+ * One replication session: START_REPLICATION from the slot's confirmed position (0/0 asks the
+ * server for it), decode, produce, and confirm each transaction only after Kafka acknowledged all
+ * of its events and every earlier one. It never confirms a position it has not made safe, and
+ * after any failure it confirms nothing more: the next session starts over from the slot.
+ */
+export class ReplicationSession {
+  private readonly service: LogicalReplicationService;
+  private readonly plugin: TextPgoutputPlugin;
+  private producer: Producer | undefined;
+  private batcher: EventBatcher | undefined;
+  private failure: Error | undefined;
+  private stopping = false;
+  private lastSafe: bigint;
+  private tx: (TxContext & { commitMicros: bigint; events: number }) | undefined;
+  private feedbackTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+
+  constructor(private readonly options: SessionOptions) {
+    this.lastSafe = options.confirmedLsn;
+    this.now = options.now ?? Date.now;
+    // Manual acknowledgement only: the library's timer would confirm the last *received* position.
+    this.service = new LogicalReplicationService(options.connection, {
+      acknowledge: { auto: false, timeoutSeconds: 0 },
+      flowControl: { enabled: true },
+    });
+    // Protocol 1: large transactions are spilled by PostgreSQL and sent at commit (2's streaming is unsupported).
+    this.plugin = new TextPgoutputPlugin({ protoVersion: 1, publicationNames: [options.publication], messages: true });
+  }
+
+  /** Streams until stop() or a failure; rejects with the failure. */
+  async run(): Promise<void> {
+    const { options } = this;
+    this.producer = options.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+    await this.producer.connect();
+    this.batcher = new EventBatcher(this.producer, options.maxBatchBytes, (bytes) => options.metrics.bytes.inc(bytes));
+    try {
+      // Every writer schema is published before the first record that uses it.
+      const publisher = new SchemaPublisher(this.producer, options.schemaTopic);
+      for (const writer of new Set(options.relations.writers())) await publisher.publish(writer);
+
+      this.service.on('data', async (lsn: string, message: Pgoutput.Message) => {
+        if (this.failure || this.stopping) return;
+        try {
+          await this.handle(lsn, message);
+        } catch (error) {
+          this.fail(error);
+        }
+      });
+      this.service.on('heartbeat', (_lsn: string, _ts: number, shouldRespond: boolean) => {
+        if (shouldRespond) this.sendFeedback();
+      });
+      this.service.on('error', (error: Error) => this.fail(error));
+      this.service.on('start', () => options.onStreaming());
+      // Keepalive replies also go out while reading is paused behind a slow Kafka, so the
+      // walsender never times the session out (wal_sender_timeout).
+      this.feedbackTimer = setInterval(() => this.sendFeedback(), 10_000);
+      await this.service.subscribe(this.plugin, options.slot, '0/0');
+      if (this.failure) throw this.failure;
+      if (!this.stopping) throw new Error('the replication stream ended (server closed the connection)');
+    } catch (error) {
+      throw this.failure ?? error;
+    } finally {
+      clearInterval(this.feedbackTimer);
+      await this.service.destroy().catch(() => undefined);
+      await this.producer.disconnect().catch(() => undefined);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.service.stop().catch(() => undefined);
+  }
+
+  private fail(error: unknown): void {
+    if (this.failure) return;
+    this.failure = error instanceof Error ? error : new Error(String(error));
+    void this.service.stop().catch(() => undefined);
+  }
+
+  /** Reports `lastSafe` as flushed. The library reports lsn + 1, so it is given lastSafe - 1. */
+  private sendFeedback(): void {
+    if (this.failure || this.lastSafe === 0n) return;
+    void this.service.acknowledge(formatLsn(this.lastSafe - 1n)).catch(() => undefined);
+  }
+
+  private confirm(lsn: bigint): void {
+    if (this.failure || lsn <= this.lastSafe) return;
+    this.lastSafe = lsn;
+    this.sendFeedback();
+    this.options.metrics.confirmedLsn.set(Number(lsn));
+    this.options.onConfirmed(lsn);
+  }
+
+  private async handle(lsn: string, message: Pgoutput.Message): Promise<void> {
+    const { options } = this;
+    const batcher = this.batcher as EventBatcher;
+    switch (message.tag) {
+      case 'begin': {
+        let ordinal = 0;
+        const commitMicros = BigInt(message.commitTime as bigint);
+        this.tx = {
+          db: options.database,
+          systemId: options.systemId,
+          commitLsn: formatLsn(parseLsn(message.commitLsn ?? lsn)),
+          xid: message.xid >>> 0,
+          commitTs: formatTimestampMicros(commitMicros),
+          nowMs: this.now(),
+          nextOrdinal: () => ordinal++,
+          commitMicros,
+          events: 0,
+        };
+        return;
+      }
+      case 'relation':
+        await options.relations.update(message);
+        return;
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        const rel = options.relations.get(message.relation.relationOid);
+        options.relations.countUnknown(rel);
+        await this.emit(
+          rel,
+          () => {
+            const tx = this.requireTx();
+            if (message.tag === 'insert') return mapInsert(rel, tx, message.new as Tuple);
+            if (message.tag === 'update')
+              return mapUpdate(rel, tx, { key: message.key as Tuple | null, old: message.old as Tuple | null, new: message.new as Tuple });
+            return mapDelete(rel, tx, { key: message.key as Tuple | null, old: message.old as Tuple | null });
+          },
+          message,
+        );
+        return;
+      }
+      case 'truncate':
+        for (const relation of message.relations) {
+          const rel = options.relations.get(relation.relationOid);
+          await this.emit(rel, () => mapTruncate(rel, this.requireTx(), options.partitions(rel.topic)), message);
+        }
+        return;
+      case 'commit': {
+        const tx = this.requireTx();
+        await batcher.drain();
+        this.confirm(parseLsn(message.commitEndLsn ?? lsn));
+        options.metrics.transactions.inc();
+        options.metrics.commitToAck.observe(Math.max(0, this.now() * 1000 - Number(tx.commitMicros)) / 1e6);
+        this.tx = undefined;
+        return;
+      }
+      case 'message': {
+        if (message.prefix !== HEARTBEAT_PREFIX || message.transactional) return;
+        const emittedAtMs = Number(JSON.parse(Buffer.from(message.content).toString('utf8')).emittedAtMs);
+        if (Number.isFinite(emittedAtMs)) options.metrics.heartbeatLatency.observe(Math.max(0, this.now() - emittedAtMs) / 1000);
+        // Between transactions and with nothing unacknowledged, the heartbeat's position is safe:
+        // confirming it lets the slot advance while the captured tables are idle.
+        if (!this.tx && batcher.isEmpty) this.confirm(parseLsn(message.messageLsn ?? lsn));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private requireTx(): TxContext & { commitMicros: bigint; events: number } {
+    if (!this.tx) throw new Error('a change arrived outside a transaction');
+    return this.tx;
+  }
+
+  /** Maps, encodes and queues a change; one that cannot be encoded goes to the dead-letter topic instead. */
+  private async emit(rel: RelationInfo, map: () => OutEvent[], raw: Pgoutput.Message): Promise<void> {
+    const batcher = this.batcher as EventBatcher;
+    let events: OutEvent[];
+    let encoded: { event: OutEvent; value: Buffer }[];
+    try {
+      events = map();
+      encoded = events.map((event) => ({ event, value: encodeSingleObject(rel.writer, event.envelope) }));
+    } catch (error) {
+      await this.deadLetter(rel, raw, error);
+      return;
+    }
+    for (const { event, value } of encoded) {
+      const message: Message = {
+        key: event.key,
+        value,
+        headers: {
+          'event-id': event.envelope.eventId,
+          'schema-fingerprint': rel.writer.fingerprint.hex,
+          traceparent: traceparent(event.envelope.eventId),
+          ...(event.movedKey === undefined ? {} : { 'key-moved': event.movedKey }),
+        },
+        ...(event.partition === undefined ? {} : { partition: event.partition }),
+      };
+      await batcher.add(event.topic, message, value.length + (event.key?.length ?? 0));
+      this.options.metrics.events.inc({ table: rel.subject, op: event.envelope.op });
+    }
+  }
+
+  private async deadLetter(rel: RelationInfo, raw: Pgoutput.Message, error: unknown): Promise<void> {
+    const tx = this.requireTx();
+    const id = `${tx.systemId}:${tx.commitLsn}:${tx.nextOrdinal()}`;
+    const reason = error instanceof Error ? error.message : String(error);
+    this.options.logger.error(
+      { table: rel.subject, eventId: id, err: error },
+      `a change to ${rel.subject} cannot be encoded and went to ${this.options.deadLetterTopic}: ${reason}`,
+    );
+    const change = JSON.stringify({ table: rel.subject, tag: raw.tag, commitLsn: tx.commitLsn, xid: tx.xid, change: raw }, (key, value) =>
+      key === 'relation' || key === 'relations' ? undefined : typeof value === 'bigint' ? value.toString() : value,
+    );
+    await (this.batcher as EventBatcher).add(
+      this.options.deadLetterTopic,
+      { key: rel.subject, value: change, headers: { 'event-id': id, 'error-message': reason.slice(0, 1000), 'source-table': rel.subject } },
+      change.length,
+    );
+    this.options.metrics.deadLetters.inc({ table: rel.subject });
+  }
+}
