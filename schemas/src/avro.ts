@@ -14,6 +14,6 @@ export interface ParsedSchema {
 
 /** Parses a schema with this pipeline's logical types, in a registry of its own (versions never clash). */
 export function parseSchema(json: unknown): ParsedSchema {
-  const type = avro.Type.forSchema(json as avro.Schema, { logicalTypes: LOGICAL_TYPES, registry: {} });
+  const type = avro.Type.forSchema(json as avro.Schema, { logicalTypes: LOGICAL_TYPES, registry: {}, omitRecordMethods: true });
   return { json, type, fingerprint: fingerprintOf(json), name: type.name ?? type.typeName };
 }

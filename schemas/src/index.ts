@@ -14,6 +14,7 @@ export * from './envelope';
 export * from './errors';
 export * from './files';
 export * from './fingerprint';
+export * from './fixtures';
 export type * from './generated/types';
 export * from './logical-types';
 export * from './timestamp';
