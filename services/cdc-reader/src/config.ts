@@ -25,6 +25,12 @@ export const configSchema = serviceEnvSchema({ httpPort: 9101 })
     CDC_HEARTBEAT_INTERVAL_MS: envFields.positiveInt(10_000),
     /** Reading pauses while this many bytes of events await Kafka's acknowledgement (two batches). Default 1 MiB. */
     CDC_MAX_IN_FLIGHT_BYTES: envFields.positiveInt(1024 * 1024),
+    /** How long a batch holding a finished transaction waits for more before it is sent, ms. Default 5. */
+    CDC_LINGER_MS: z.coerce
+      .number({ error: 'expected milliseconds' })
+      .int()
+      .min(0, { error: 'expected 0 or more milliseconds' })
+      .default(5),
     /** Compacted topic of writer schemas, keyed by fingerprint. Default _pipeline.schemas. */
     CDC_SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
     /** Where changes that cannot be encoded go (with the error), instead of stopping the reader. Default _pipeline.cdc.dlq. */

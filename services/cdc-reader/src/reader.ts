@@ -29,6 +29,8 @@ export interface CdcReaderOptions {
   deadLetterTopic: string;
   heartbeatIntervalMs: number;
   maxInFlightBytes: number;
+  /** How long a batch with a finished transaction waits for more events, ms. */
+  lingerMs: number;
   /** Longest wait between reconnection attempts, ms. */
   reconnectMaxDelayMs: number;
   slotLagPollMs: number;
@@ -134,6 +136,7 @@ export class CdcReader {
       schemaTopic: options.schemaTopic,
       deadLetterTopic: options.deadLetterTopic,
       maxBatchBytes: Math.min(MAX_BATCH_BYTES, Math.max(1, Math.floor(options.maxInFlightBytes / 2))),
+      lingerMs: options.lingerMs,
       metrics: options.metrics,
       logger: options.logger,
       onConfirmed: (lsn) => this.confirmed(lsn),

@@ -23,6 +23,7 @@ export async function start({ config, logger, registry }: ServiceContext<Config>
     deadLetterTopic: config.CDC_DLQ_TOPIC,
     heartbeatIntervalMs: config.CDC_HEARTBEAT_INTERVAL_MS,
     maxInFlightBytes: config.CDC_MAX_IN_FLIGHT_BYTES,
+    lingerMs: config.CDC_LINGER_MS,
     reconnectMaxDelayMs: config.CDC_RECONNECT_MAX_DELAY_MS,
     slotLagPollMs: config.CDC_SLOT_LAG_POLL_MS,
     onFatal: () => {

@@ -32,6 +32,8 @@ export interface SessionOptions {
   schemaTopic: string;
   deadLetterTopic: string;
   maxBatchBytes: number;
+  /** How long a batch with a finished transaction waits for more events before it is sent, ms. */
+  lingerMs: number;
   metrics: ReaderMetrics;
   logger: Logger;
   /** Called after each confirmation, with the position now confirmed. */
@@ -89,7 +91,21 @@ export class ReplicationSession {
       createPartitioner: Partitioners.DefaultPartitioner,
     });
     await this.producer.connect();
-    this.batcher = new EventBatcher(this.producer, options.maxBatchBytes, (bytes) => options.metrics.bytes.inc(bytes));
+    this.batcher = new EventBatcher({
+      producer: this.producer,
+      maxBatchBytes: options.maxBatchBytes,
+      lingerMs: options.lingerMs,
+      onSent: (bytes) => options.metrics.bytes.inc(bytes),
+      onSafe: (lsn, commitMicros) => {
+        this.confirm(lsn);
+        const nowMicros = this.now() * 1000;
+        for (const micros of commitMicros) {
+          options.metrics.transactions.inc();
+          options.metrics.commitToAck.observe(Math.max(0, nowMicros - Number(micros)) / 1e6);
+        }
+      },
+      onError: (error) => this.fail(error),
+    });
     try {
       // Every writer schema is published before the first record that uses it.
       const publisher = new SchemaPublisher(this.producer, options.schemaTopic);
@@ -123,8 +139,11 @@ export class ReplicationSession {
     }
   }
 
+  /** Stops reading, sends what is buffered and confirms what Kafka acknowledged, then closes. */
   async stop(): Promise<void> {
     this.stopping = true;
+    await this.batcher?.drain().catch(() => undefined);
+    this.sendFeedback();
     await this.service.stop().catch(() => undefined);
   }
 
@@ -196,11 +215,9 @@ export class ReplicationSession {
         }
         return;
       case 'commit': {
-        const tx = this.requireTx();
-        await batcher.drain();
-        this.confirm(parseLsn(message.commitEndLsn ?? lsn));
-        options.metrics.transactions.inc();
-        options.metrics.commitToAck.observe(Math.max(0, this.now() * 1000 - Number(tx.commitMicros)) / 1e6);
+        // Confirmed when the batch holding the transaction's last event is acknowledged; reading
+        // goes on meanwhile, so small transactions share round trips.
+        batcher.markPosition(parseLsn(message.commitEndLsn ?? lsn), this.requireTx().commitMicros);
         this.tx = undefined;
         return;
       }
@@ -208,9 +225,9 @@ export class ReplicationSession {
         if (message.prefix !== HEARTBEAT_PREFIX || message.transactional) return;
         const emittedAtMs = Number(JSON.parse(Buffer.from(message.content).toString('utf8')).emittedAtMs);
         if (Number.isFinite(emittedAtMs)) options.metrics.heartbeatLatency.observe(Math.max(0, this.now() - emittedAtMs) / 1000);
-        // Between transactions and with nothing unacknowledged, the heartbeat's position is safe:
-        // confirming it lets the slot advance while the captured tables are idle.
-        if (!this.tx && batcher.isEmpty) this.confirm(parseLsn(message.messageLsn ?? lsn));
+        // A heartbeat arrives between transactions: its position is safe once everything before it
+        // is acknowledged, which lets the slot advance while the captured tables are idle.
+        if (!this.tx) batcher.markPosition(parseLsn(message.messageLsn ?? lsn));
         return;
       }
       default:
