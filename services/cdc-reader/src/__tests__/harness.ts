@@ -51,6 +51,8 @@ export async function readerFixture(name: string): Promise<ReaderFixture> {
     topic: (table) => `${prefix}.public.${table}`,
     options(overrides = {}) {
       const pool = new pg.Pool({ connectionString: db.readerUrl, max: 3 });
+      // A server restart ends idle connections: the pool replaces them (unhandled, it would crash).
+      pool.on('error', () => undefined);
       pools.push(pool);
       const registry = new Registry();
       return {
