@@ -19,7 +19,10 @@ export function makeReaderMetrics(registry: Registry) {
     commitToAck: new Histogram({
       name: 'cdc_commit_to_ack_seconds',
       help: 'From a transaction’s commit in PostgreSQL to Kafka acknowledging its last event',
-      buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      // Fine below 100 ms, where the pipeline lives, so quantiles read from it are meaningful.
+      buckets: [
+        0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.025, 0.03, 0.04, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+      ],
       registers,
     }),
     heartbeatLatency: new Histogram({
