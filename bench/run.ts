@@ -2,10 +2,15 @@
  * `npm run bench -- <name…>`: runs the named benchmarks (all when none is named). Figures are
  * printed, never asserted (DEVELOPERS.md: timed assertions make CI flaky).
  */
+import { benchCdc } from './cdc';
 import { benchStackUp } from './stack-up';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
   stack: { describe: 'cold, warm and reused `pipeline stack up`', run: () => benchStackUp() },
+  cdc: {
+    describe: 'cdc-reader vs pg_recvlogical on one backlog; steady-state latency; RSS through large transactions',
+    run: () => benchCdc(),
+  },
 };
 
 async function main(): Promise<void> {

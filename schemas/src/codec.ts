@@ -35,9 +35,19 @@ function reason(type: avro.Type, value: unknown): string {
 
 /** Encodes `value` with `schema`; a value that does not fit says which field and why. */
 export function encodeSingleObject(schema: ParsedSchema, value: unknown): Buffer {
-  const problems = explainInvalid(schema.type, value);
-  if (problems.length > 0) throw new InvalidValueError(schema.name, problems);
-  return Buffer.concat([SINGLE_OBJECT_MARKER, schema.fingerprint.bytes, schema.type.toBuffer(value)]);
+  let body: Buffer;
+  try {
+    body = schema.type.toBuffer(value);
+  } catch (error) {
+    // Validation walks the value a second time: only worth it to explain a failure.
+    const problems = explainInvalid(schema.type, value);
+    throw new InvalidValueError(schema.name, problems.length > 0 ? problems : [(error as Error).message]);
+  }
+  const bytes = Buffer.allocUnsafe(SINGLE_OBJECT_HEADER_BYTES + body.length);
+  SINGLE_OBJECT_MARKER.copy(bytes, 0);
+  schema.fingerprint.bytes.copy(bytes, 2);
+  body.copy(bytes, SINGLE_OBJECT_HEADER_BYTES);
+  return bytes;
 }
 
 /** Splits a message into the writer's fingerprint and the body; bytes of any other shape are rejected. */

@@ -15,10 +15,16 @@ export function parseTimestampMicros(text: string): bigint {
     throw new Error(`${JSON.stringify(text)} is not a timestamp such as 2026-11-29T17:35:04.123456Z`);
   }
   const [, year, month, day, hour, minute, second, fraction = '', zone = 'Z'] = match;
-  // Not Date.UTC: it reads years 0–99 as 1900–1999.
-  const date = new Date(0);
-  date.setUTCFullYear(Number(year), Number(month) - 1, Number(day));
-  date.setUTCHours(Number(hour), Number(minute), Number(second), 0);
+  const y = Number(year);
+  let date: Date;
+  if (y >= 100) {
+    date = new Date(Date.UTC(y, Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second)));
+  } else {
+    // Date.UTC reads years 0–99 as 1900–1999.
+    date = new Date(0);
+    date.setUTCFullYear(y, Number(month) - 1, Number(day));
+    date.setUTCHours(Number(hour), Number(minute), Number(second), 0);
+  }
   const valid =
     date.getUTCDate() === Number(day) &&
     date.getUTCMonth() === Number(month) - 1 &&

@@ -38,7 +38,6 @@ export function eventId(tx: TxContext, ordinal: number, suffix = ''): string {
 
 function buildRow(rel: RelationInfo, tuple: Tuple, side: 'before' | 'after', unavailable: string[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
-  const typeOf = new Map(rel.columns.map((c) => [c.name, c.typeOid]));
   for (const field of rel.fields) {
     const text = tuple[field.name];
     if (text === undefined) {
@@ -47,7 +46,7 @@ function buildRow(rel: RelationInfo, tuple: Tuple, side: 'before' | 'after', una
       unavailable.push(`${side}.${field.name}`);
       continue;
     }
-    row[field.name] = convertText(field, text, typeOf.get(field.name) ?? 0);
+    row[field.name] = convertText(field, text, rel.columnTypes.get(field.name) ?? 0);
   }
   return row;
 }

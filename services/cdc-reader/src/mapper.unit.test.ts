@@ -2,6 +2,7 @@ import { encodeSingleObject, envelopeSchema, readRowSchema } from '@pipeline/sch
 import { fieldKinds, UNAVAILABLE_TEXT } from './columns';
 import { eventId, mapDelete, mapInsert, mapTruncate, mapUpdate, type TxContext } from './mapper';
 import type { RelationInfo } from './relation';
+import { traceIdOf, traceparent } from './session';
 
 function relation(subject: string, identity: RelationInfo['replicaIdentity'], columns: { name: string; typeOid: number }[]): RelationInfo {
   const [schema, table] = subject.split('.') as [string, string];
@@ -12,6 +13,7 @@ function relation(subject: string, identity: RelationInfo['replicaIdentity'], co
     subject,
     topic: `cdc.${subject}`,
     columns,
+    columnTypes: new Map(columns.map((c) => [c.name, c.typeOid])),
     replicaIdentity: identity,
     primaryKey: ['id'],
     identityKey: identity === 'full' ? columns.map((c) => c.name) : ['id'],
@@ -157,5 +159,16 @@ describe('mapping pgoutput changes to envelopes', () => {
     expect(() => mapInsert(inventory, tx(), { ...row, updated_at: 'infinity' })).toThrow(
       'column updated_at: infinity cannot be carried as timestamp-micros',
     );
+  });
+});
+
+describe('trace context', () => {
+  it('is a valid W3C traceparent: one trace per transaction, a span per event, stable across redelivery', () => {
+    const trace = traceIdOf('7312345678901234567', '0/16B3748');
+    const ids = Array.from({ length: 500 }, (_, i) => `7312345678901234567:0/16B3748:${i}`);
+    const parents = ids.map((id) => traceparent(trace, id));
+    for (const parent of parents) expect(parent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(new Set(parents).size).toBe(ids.length);
+    expect(traceparent(trace, ids[7] as string)).toBe(parents[7]);
   });
 });

@@ -11,6 +11,8 @@ export interface RelationInfo {
   topic: string;
   /** Columns as the relation message lists them (name, type OID). */
   columns: readonly { name: string; typeOid: number }[];
+  /** Type OID by column name (built once per relation message, read for every value). */
+  columnTypes: ReadonlyMap<string, number>;
   replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
   /** The table's primary key from the catalog (the message key); empty when it has none. */
   primaryKey: readonly string[];

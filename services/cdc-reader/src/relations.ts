@@ -53,6 +53,7 @@ export class RelationRegistry {
       subject,
       topic: `${this.options.topicPrefix}.${subject}`,
       columns: message.columns.map((c) => ({ name: c.name, typeOid: c.typeOid })),
+      columnTypes: new Map(message.columns.map((c) => [c.name, c.typeOid])),
       replicaIdentity: message.replicaIdentity,
       primaryKey: await primaryKeyColumns(this.options.db, message.relationOid),
       identityKey: message.keyColumns,

@@ -46,10 +46,25 @@ export interface SessionOptions {
 /** A session ended by stop(): not an error. */
 export class SessionStopped extends Error {}
 
-/** W3C trace context derived from the event id, so a redelivered duplicate joins the same trace. */
-export function traceparent(eventId: string): string {
-  const hash = createHash('sha256').update(eventId).digest('hex');
-  return `00-${hash.slice(0, 32)}-${hash.slice(32, 48)}-01`;
+/** 32-bit FNV-1a over a string, seeded: cheap, deterministic, well spread. */
+function fnv1a(text: string, seed: number): number {
+  let hash = seed >>> 0;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+/** The trace id of a transaction: every event of it joins one trace, across redeliveries too. */
+export function traceIdOf(systemId: string, commitLsn: string): string {
+  return createHash('sha256').update(`${systemId}:${commitLsn}`).digest('hex').slice(0, 32);
+}
+
+/** W3C traceparent: the transaction's trace, a span per event derived from its id (never all zeros). */
+export function traceparent(traceId: string, eventId: string): string {
+  const span = `${fnv1a(eventId, 0x811c9dc5).toString(16).padStart(8, '0')}${((fnv1a(eventId, 0x050c5d1f) | 1) >>> 0).toString(16).padStart(8, '0')}`;
+  return `00-${traceId}-${span}-01`;
 }
 
 /**
@@ -66,7 +81,7 @@ export class ReplicationSession {
   private failure: Error | undefined;
   private stopping = false;
   private lastSafe: bigint;
-  private tx: (TxContext & { commitMicros: bigint; events: number }) | undefined;
+  private tx: (TxContext & { commitMicros: bigint; events: number; traceId?: string }) | undefined;
   private feedbackTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -235,7 +250,13 @@ export class ReplicationSession {
     }
   }
 
-  private requireTx(): TxContext & { commitMicros: bigint; events: number } {
+  private traceId(): string {
+    const tx = this.requireTx();
+    tx.traceId ??= traceIdOf(tx.systemId, tx.commitLsn);
+    return tx.traceId;
+  }
+
+  private requireTx(): TxContext & { commitMicros: bigint; events: number; traceId?: string } {
     if (!this.tx) throw new Error('a change arrived outside a transaction');
     return this.tx;
   }
@@ -259,7 +280,7 @@ export class ReplicationSession {
         headers: {
           'event-id': event.envelope.eventId,
           'schema-fingerprint': rel.writer.fingerprint.hex,
-          traceparent: traceparent(event.envelope.eventId),
+          traceparent: traceparent(this.traceId(), event.envelope.eventId),
           ...(event.movedKey === undefined ? {} : { 'key-moved': event.movedKey }),
         },
         ...(event.partition === undefined ? {} : { partition: event.partition }),

@@ -1,0 +1,271 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
+import { freePort, sharedStack, uniqueName } from '@pipeline/testing';
+import pg from 'pg';
+
+/**
+ * The cdc-reader against the walsender's own limit, on the same backlog, in one run:
+ *  (a) pg_recvlogical draining a slot to /dev/null (pgoutput, proto 1: what PostgreSQL can decode),
+ *  (b) the reader draining an identical slot into Kafka with acks=all.
+ * Then steady 1,000 rows/s (commit-to-ack latency, peak RSS) and RSS through large transactions.
+ * Figures are printed, not asserted.
+ */
+
+const BACKLOG_ROWS = Number(process.env.BENCH_CDC_ROWS ?? 200_000);
+const BACKLOG_TXNS = 4;
+const STEADY_SECONDS = Number(process.env.BENCH_CDC_STEADY_SECONDS ?? 20);
+const READER = join(__dirname, '..', 'services', 'cdc-reader', 'dist', 'main.js');
+
+const log = (line: string) => process.stdout.write(`  ${line}\n`);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+
+function rss(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match?.[1] ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Database {
+  url: string;
+  readerUrl: string;
+  pool: pg.Pool;
+  drop(): Promise<void>;
+}
+
+async function benchDatabase(): Promise<Database> {
+  const adminUrl = sharedStack().endpoints.databaseUrl;
+  const name = uniqueName('bench');
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  await migrate(client, loadMigrations());
+  await setReaderPassword(client, 'pipeline_reader');
+  await client.end();
+  const readerUrl = new URL(url);
+  readerUrl.username = 'pipeline_reader';
+  readerUrl.password = 'pipeline_reader';
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
+  return {
+    url: url.toString(),
+    readerUrl: readerUrl.toString(),
+    pool,
+    drop: async () => {
+      await pool.end();
+      await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
+      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+async function currentLsn(db: Database): Promise<string> {
+  const { rows } = await db.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return rows[0]?.lsn ?? '0/0';
+}
+
+async function confirmedReached(db: Database, slot: string, lsn: string): Promise<boolean> {
+  const { rows } = await db.pool.query<{ done: boolean }>(
+    'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+    [slot, lsn],
+  );
+  return rows[0]?.done === true;
+}
+
+async function startReader(db: Database, slot: string, id: string): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [READER], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.readerUrl,
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      HTTP_PORT: String(port),
+      CDC_SLOT_NAME: slot,
+      CDC_TOPIC_PREFIX: `bench_${id}`,
+      CDC_SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
+      CDC_DLQ_TOPIC: `_pipeline.cdc.dlq.bench_${id}`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return { child, port };
+    } catch {
+      // not yet
+    }
+    if (child.exitCode !== null) throw new Error(`the reader exited with ${child.exitCode}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function stopReader(child: ChildProcess): Promise<void> {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+/** Waits until the slot confirmed `lsn`, sampling the reader's RSS; returns seconds and peak RSS. */
+async function drain(db: Database, slot: string, lsn: string, pid: number): Promise<{ seconds: number; peakRss: number }> {
+  const started = process.hrtime.bigint();
+  let peakRss = 0;
+  let lastPrint = Date.now();
+  while (!(await confirmedReached(db, slot, lsn))) {
+    peakRss = Math.max(peakRss, rss(pid));
+    if (Date.now() - lastPrint > 5_000) {
+      lastPrint = Date.now();
+      log(`… still draining (${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(0)} s, RSS ${mb(peakRss)})`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return { seconds: Number(process.hrtime.bigint() - started) / 1e9, peakRss: Math.max(peakRss, rss(pid)) };
+}
+
+/** Order-like rows (numeric totals, timestamps, uuids), in `txns` transactions. */
+async function writeBacklog(db: Database, rows: number, txns: number): Promise<void> {
+  const { rows: customers } = await db.pool.query<{ id: string }>(
+    `INSERT INTO customers (email, name) VALUES ('${uniqueName('c')}@example.com', 'Bench') RETURNING id`,
+  );
+  const per = Math.ceil(rows / txns);
+  for (let t = 0; t < txns; t++) {
+    await db.pool.query(
+      `INSERT INTO orders (customer_id, total, status) SELECT $1, (g % 100000) / 100.0, 'pending' FROM generate_series(1, $2) g`,
+      [customers[0]?.id, Math.min(per, rows - t * per)],
+    );
+  }
+}
+
+/** Quantile from a Prometheus histogram's cumulative buckets, interpolated as histogram_quantile does. */
+function quantile(metrics: string, name: string, q: number): number {
+  const buckets = [...metrics.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))].map((m) => ({
+    le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
+    count: Number(m[2]),
+  }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const rank = q * total;
+  let previous = { le: 0, count: 0 };
+  for (const bucket of buckets) {
+    if (bucket.count >= rank) {
+      if (!Number.isFinite(bucket.le)) return previous.le;
+      const span = bucket.count - previous.count;
+      return previous.le + (bucket.le - previous.le) * (span === 0 ? 0 : (rank - previous.count) / span);
+    }
+    previous = bucket;
+  }
+  return Number.NaN;
+}
+
+export async function benchCdc(): Promise<void> {
+  const which = spawnSync('pg_recvlogical', ['--version'], { encoding: 'utf8' });
+  if (which.error) throw new Error('pg_recvlogical not found: install postgresql-client (apt-get install postgresql-client)');
+  await sharedStack().up();
+  const db = await benchDatabase();
+  const id = uniqueName('b');
+  try {
+    // (a) and (b) read the same backlog: two slots created at the same point before it was written.
+    const recvSlot = `recv_${id}`;
+    const readerSlot = `reader_${id}`;
+    await db.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [recvSlot]);
+    await db.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [readerSlot]);
+    log(`writing a backlog of ${BACKLOG_ROWS} order rows in ${BACKLOG_TXNS} transactions`);
+    await writeBacklog(db, BACKLOG_ROWS, BACKLOG_TXNS);
+    const end = await currentLsn(db);
+
+    log('(a) pg_recvlogical → /dev/null');
+    const recvStarted = process.hrtime.bigint();
+    const recv = spawnSync(
+      'pg_recvlogical',
+      [
+        '-d',
+        db.url,
+        '--slot',
+        recvSlot,
+        '--start',
+        '--endpos',
+        end,
+        '--no-loop',
+        '-f',
+        '/dev/null',
+        '-o',
+        'proto_version=1',
+        '-o',
+        'publication_names=pipeline',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (recv.status !== 0) throw new Error(`pg_recvlogical failed: ${recv.stderr}`);
+    const recvSeconds = Number(process.hrtime.bigint() - recvStarted) / 1e9;
+
+    log('(b) cdc-reader → Kafka, acks=all');
+    const backlogReader = await startReader(db, readerSlot, id);
+    const backlog = await drain(db, readerSlot, end, backlogReader.child.pid as number);
+    await stopReader(backlogReader.child);
+
+    const recvRate = BACKLOG_ROWS / recvSeconds;
+    const readerRate = BACKLOG_ROWS / backlog.seconds;
+    process.stdout.write(
+      `cdc backlog (${BACKLOG_ROWS} rows): pg_recvlogical ${recvRate.toFixed(0)} rows/s, cdc-reader ${readerRate.toFixed(0)} rows/s, ` +
+        `ratio reader/recvlogical ${(readerRate / recvRate).toFixed(2)} (target >= 0.8); reader peak RSS ${mb(backlog.peakRss)}\n`,
+    );
+
+    log(`steady 1,000 rows/s for ${STEADY_SECONDS} s, one row per transaction`);
+    const steadyReader = await startReader(db, readerSlot, id);
+    let peakRss = 0;
+    const rssTimer = setInterval(() => {
+      peakRss = Math.max(peakRss, rss(steadyReader.child.pid as number));
+    }, 100);
+    const { rows: customers } = await db.pool.query<{ id: string }>('SELECT id FROM customers LIMIT 1');
+    const startedAt = Date.now();
+    let sent = 0;
+    const inflight: Promise<unknown>[] = [];
+    while (Date.now() - startedAt < STEADY_SECONDS * 1000) {
+      const due = Math.floor(((Date.now() - startedAt) / 1000) * 1000);
+      while (sent < due) {
+        inflight.push(db.pool.query(`INSERT INTO orders (customer_id, total) VALUES ($1, 12.34)`, [customers[0]?.id]));
+        sent++;
+      }
+      if (inflight.length > 200) await Promise.all(inflight.splice(0));
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await Promise.all(inflight);
+    const steadyEnd = await currentLsn(db);
+    while (!(await confirmedReached(db, readerSlot, steadyEnd))) await new Promise((resolve) => setTimeout(resolve, 50));
+    clearInterval(rssTimer);
+    const metrics = await (await fetch(`http://127.0.0.1:${steadyReader.port}/metrics`)).text();
+    await stopReader(steadyReader.child);
+    const p50 = quantile(metrics, 'cdc_commit_to_ack_seconds', 0.5) * 1000;
+    const p99 = quantile(metrics, 'cdc_commit_to_ack_seconds', 0.99) * 1000;
+    process.stdout.write(
+      `cdc steady (${sent} single-row transactions at 1,000/s): commit-to-Kafka-ack p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ` +
+        `(target p99 <= 25 ms); reader peak RSS ${mb(peakRss)} (target < 300 MB)\n`,
+    );
+
+    const sizes = [200_000, 1_000_000];
+    const peaks: number[] = [];
+    for (const size of sizes) {
+      log(`one transaction of ${size} rows`);
+      const reader = await startReader(db, readerSlot, id);
+      await db.pool.query(`INSERT INTO suppliers (name, default_order_quantity) SELECT 'big-' || g, 1 FROM generate_series(1, $1) g`, [
+        size,
+      ]);
+      const result = await drain(db, readerSlot, await currentLsn(db), reader.child.pid as number);
+      await stopReader(reader.child);
+      peaks.push(result.peakRss);
+      log(`${size} rows in ${result.seconds.toFixed(1)} s (${(size / result.seconds).toFixed(0)} rows/s), peak RSS ${mb(result.peakRss)}`);
+    }
+    process.stdout.write(
+      `cdc large transactions: peak RSS ${mb(peaks[0] ?? 0)} at 200,000 rows, ${mb(peaks[1] ?? 0)} at 1,000,000 rows, ` +
+        `ratio ${((peaks[1] ?? 0) / (peaks[0] ?? 1)).toFixed(2)} (target <= 1.5)\n`,
+    );
+  } finally {
+    await db.drop();
+  }
+}
