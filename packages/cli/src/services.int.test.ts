@@ -78,6 +78,20 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain(`process_cpu_user_seconds_total{service="${name}"}`);
+      if (name === 'cdc-reader') {
+        for (const series of [
+          'cdc_events_total',
+          'cdc_transactions_total',
+          'cdc_produced_bytes_total',
+          'cdc_commit_to_ack_seconds',
+          'cdc_confirmed_lsn',
+          'cdc_slot_lag_bytes',
+          'cdc_slot_retained_wal_bytes',
+          'cdc_reconnects_total',
+        ]) {
+          expect(metrics).toContain(`# TYPE ${series} `);
+        }
+      }
     } finally {
       run.child.kill('SIGTERM');
     }
