@@ -54,12 +54,15 @@ describe('cdc-reader: every kind of change of every captured table', () => {
     // Deletes.
     await q('DELETE FROM orders WHERE id = $1', [ids.orderMoved]);
     await q('DELETE FROM customers WHERE id = $1', [ids.customer2]);
+    await q('DELETE FROM opportunities WHERE id = $1', [ids.opportunity]);
+    await q('DELETE FROM inventory WHERE id = $1', [ids.inventory]);
+    await q('DELETE FROM suppliers WHERE id = $1', [ids.supplier]);
     // Truncates of the rest.
     await q('TRUNCATE opportunities');
     await q('TRUNCATE inventory, suppliers, customers CASCADE');
-    // 7 inserts; 7 updates, the key change making two events; 3 deletes; truncates of 6 tables
+    // 7 inserts; 7 updates, the key change making two events; 6 deletes; truncates of 6 tables
     // (CASCADE reaches orders and order_items) on 3 partitions each.
-    const expected = 7 + 8 + 3 + 6 * 3;
+    const expected = 7 + 8 + 6 + 6 * 3;
     received = await consume(
       fixture,
       CAPTURED_TABLES.map((t) => fixture.topic(t)),
@@ -117,6 +120,12 @@ describe('cdc-reader: every kind of change of every captured table', () => {
   });
 
   it('deletes arrive as op d: the full old row under FULL identity, the key and listed placeholders otherwise', () => {
+    for (const table of CAPTURED_TABLES) expect([table, of(table, 'd').length >= 1]).toEqual([table, true]);
+    expect(of('opportunities', 'd')[0]?.envelope.before).toMatchObject({ id: ids.opportunity, stage: 'closed_won', value: '1000.00' });
+    expect(of('suppliers', 'd')[0]?.envelope).toMatchObject({
+      before: { id: ids.supplier },
+      unavailable: expect.arrayContaining(['before.name']),
+    });
     const order = of('orders', 'd').find((r) => r.key === ids.orderMoved);
     expect(order?.envelope).toMatchObject({ after: null, before: { id: ids.orderMoved, total: '25.50' }, unavailable: [] });
     const [item] = of('order_items', 'd');
