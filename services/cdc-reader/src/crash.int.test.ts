@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { freePort } from '@pipeline/testing';
 import pg from 'pg';
 import { consume, type ReaderFixture, type Received, readerFixture } from './__tests__/harness';
+import { startReaderProcess } from './__tests__/process';
 import { parseLsn } from './lsn';
 
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
@@ -20,7 +20,6 @@ function prng(seed: number): () => number {
 
 const KILLS = Number(process.env.CRASH_KILLS ?? 20);
 const WRITERS = 4;
-const ENTRY = join(__dirname, '..', 'dist', 'main.js');
 
 interface Run {
   startedAtMs: number;
@@ -38,24 +37,8 @@ describe('cdc-reader crash safety: SIGKILL at random moments while sessions comm
     await fixture.close();
   });
 
-  async function startProcess(port: number): Promise<ChildProcess> {
-    const child = spawn(process.execPath, [ENTRY], {
-      env: { PATH: process.env.PATH ?? '', ...fixture.env(), HTTP_PORT: String(port), CDC_HEARTBEAT_INTERVAL_MS: '200' },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    // Ready = streaming from the slot (/readyz checks the replication session).
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      try {
-        if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return child;
-      } catch {
-        // Not listening yet.
-      }
-      if (child.exitCode !== null) throw new Error(`the reader exited with ${child.exitCode}`);
-      if (Date.now() > deadline) throw new Error('the reader did not become ready');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
+  const startProcess = (port: number): Promise<ChildProcess> =>
+    startReaderProcess({ ...fixture.env(), CDC_HEARTBEAT_INTERVAL_MS: '200' }, port);
 
   async function confirmedFlush(): Promise<bigint> {
     const { rows } = await fixture.db.pool.query<{ lsn: string }>(
