@@ -1,0 +1,70 @@
+import { once } from 'node:events';
+import { freePort } from '@pipeline/testing';
+import { consume, type ReaderFixture, readerFixture, waitStreaming } from './__tests__/harness';
+import { startReaderProcess } from './__tests__/process';
+import type { CdcReaderOptions } from './reader';
+import { CdcReader } from './reader';
+import { FatalReaderError } from './slot';
+
+describe('cdc-reader start and stop', () => {
+  let fixture: ReaderFixture;
+  beforeAll(async () => {
+    fixture = await readerFixture('lifecycle');
+  });
+  afterAll(async () => {
+    await fixture.close();
+  });
+
+  it('a SIGTERM finishes the in-flight batch and confirms it: a clean restart redelivers nothing', async () => {
+    const port = await freePort();
+    const first = await startReaderProcess(fixture.env(), port);
+    await fixture.db.pool.query(
+      `INSERT INTO suppliers (name, default_order_quantity) SELECT 'first-' || g, 1 FROM generate_series(1, 2000) g`,
+    );
+    // Stop while the reader is busy with it.
+    first.kill('SIGTERM');
+    const [code] = await once(first, 'exit');
+    expect(code).toBe(0);
+    const second = await startReaderProcess(fixture.env(), port);
+    await fixture.db.pool.query(
+      `INSERT INTO suppliers (name, default_order_quantity) SELECT 'second-' || g, 1 FROM generate_series(1, 10) g`,
+    );
+    const received = await consume(fixture, [fixture.topic('suppliers')], (r) => r.length >= 2010);
+    second.kill('SIGTERM');
+    await once(second, 'exit');
+    const ids = received.map((r) => r.envelope.eventId);
+    expect(new Set(ids).size).toBe(2010);
+    // Give a redelivery time to show up, then count again.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const admin = fixture.kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(fixture.topic('suppliers'));
+    await admin.disconnect();
+    expect(offsets.reduce((sum, o) => sum + Number(o.high), 0)).toBe(2010);
+  }, 120_000);
+
+  it('stops with a message when a slot it used has vanished: changes may have been missed', async () => {
+    const fatal: Error[] = [];
+    const options: CdcReaderOptions = fixture.options({ onFatal: (error) => fatal.push(error) });
+    const reader = new CdcReader(options);
+    reader.start();
+    await waitStreaming(reader);
+    await reader.stop();
+    // Someone drops the slot while the reader is down.
+    await fixture.db.pool.query('SELECT pg_drop_replication_slot($1)', [fixture.slot]);
+    const again = new CdcReader(fixture.options({ onFatal: (error) => fatal.push(error) }));
+    again.start();
+    const deadline = Date.now() + 20_000;
+    while (fatal.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+    await again.stop();
+    expect(fatal[0]).toBeInstanceOf(FatalReaderError);
+    expect(fatal[0]?.message).toMatch(
+      new RegExp(
+        `^replication slot ${fixture.slot}, used by this reader since .*, no longer exists: changes committed after \\S+ may have been missed`,
+      ),
+    );
+    // It did not quietly create a new slot past the gap.
+    const { rows } = await fixture.db.pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [fixture.slot]);
+    expect(rows).toHaveLength(0);
+  }, 60_000);
+});
