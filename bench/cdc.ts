@@ -3,8 +3,13 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
-import { freePort, sharedStack, uniqueName } from '@pipeline/testing';
+import { makeLogger } from '@pipeline/runtime';
+import { freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import type { Kafka } from 'kafkajs';
 import pg from 'pg';
+import { Registry } from 'prom-client';
+import { makeReaderMetrics } from '../services/cdc-reader/src/metrics';
+import { CdcReader } from '../services/cdc-reader/src/reader';
 
 /**
  * The cdc-reader against the walsender's own limit, on the same backlog, in one run:
@@ -163,6 +168,51 @@ function quantile(metrics: string, name: string, q: number): number {
   return Number.NaN;
 }
 
+/** A Kafka whose producers acknowledge at once: what the reader costs without its client. */
+function stubbedKafka(real: Kafka): Kafka {
+  const producer = () => ({
+    connect: async () => undefined,
+    disconnect: async () => undefined,
+    send: async () => [],
+    sendBatch: async () => [],
+  });
+  return new Proxy(real, { get: (target, property) => (property === 'producer' ? producer : Reflect.get(target, property)) });
+}
+
+async function drainStubbed(db: Database, slot: string, end: string, id: string): Promise<number> {
+  const pool = new pg.Pool({ connectionString: db.readerUrl, max: 2 });
+  const reader = new CdcReader({
+    pool,
+    connection: { connectionString: db.readerUrl },
+    kafka: stubbedKafka(testKafka('bench-stub')),
+    logger: makeLogger({ service: 'bench', level: 'silent' }),
+    metrics: makeReaderMetrics(new Registry()),
+    slot,
+    publication: 'pipeline',
+    topicPrefix: `bench_stub_${id}`,
+    topicPartitions: 3,
+    topicReplicationFactor: 1,
+    topicRetentionMs: -1,
+    schemaTopic: `_pipeline.schemas.bench_${id}`,
+    deadLetterTopic: `_pipeline.cdc.dlq.bench_${id}`,
+    heartbeatIntervalMs: 60_000,
+    maxInFlightBytes: 1024 * 1024,
+    lingerMs: 5,
+    reconnectMaxDelayMs: 1_000,
+    slotLagPollMs: 60_000,
+    onFatal: (error) => {
+      throw error;
+    },
+  });
+  const started = process.hrtime.bigint();
+  reader.start();
+  while (!(await confirmedReached(db, slot, end))) await new Promise((resolve) => setTimeout(resolve, 25));
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  await reader.stop();
+  await pool.end();
+  return seconds;
+}
+
 export async function benchCdc(): Promise<void> {
   const which = spawnSync('pg_recvlogical', ['--version'], { encoding: 'utf8' });
   if (which.error) throw new Error('pg_recvlogical not found: install postgresql-client (apt-get install postgresql-client)');
@@ -175,6 +225,8 @@ export async function benchCdc(): Promise<void> {
     const readerSlot = `reader_${id}`;
     await db.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [recvSlot]);
     await db.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [readerSlot]);
+    const stubSlot = `stub_${id}`;
+    await db.pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [stubSlot]);
     log(`writing a backlog of ${BACKLOG_ROWS} order rows in ${BACKLOG_TXNS} transactions`);
     await writeBacklog(db, BACKLOG_ROWS, BACKLOG_TXNS);
     const end = await currentLsn(db);
@@ -209,11 +261,18 @@ export async function benchCdc(): Promise<void> {
     const backlog = await drain(db, readerSlot, end, backlogReader.child.pid as number);
     await stopReader(backlogReader.child);
 
+    log("(b') cdc-reader in this process with Kafka stubbed out: decoding, mapping and Avro alone");
+    const stubbedSeconds = await drainStubbed(db, stubSlot, end, id);
+
     const recvRate = BACKLOG_ROWS / recvSeconds;
     const readerRate = BACKLOG_ROWS / backlog.seconds;
     process.stdout.write(
       `cdc backlog (${BACKLOG_ROWS} rows): pg_recvlogical ${recvRate.toFixed(0)} rows/s, cdc-reader ${readerRate.toFixed(0)} rows/s, ` +
         `ratio reader/recvlogical ${(readerRate / recvRate).toFixed(2)} (target >= 0.8); reader peak RSS ${mb(backlog.peakRss)}\n`,
+    );
+    process.stdout.write(
+      `cdc backlog without Kafka (producer stubbed): ${(BACKLOG_ROWS / stubbedSeconds).toFixed(0)} rows/s — ` +
+        'the rest of the gap is the Kafka client\n',
     );
 
     log(`steady 1,000 rows/s for ${STEADY_SECONDS} s, one row per transaction`);
@@ -224,12 +283,19 @@ export async function benchCdc(): Promise<void> {
     }, 100);
     const { rows: customers } = await db.pool.query<{ id: string }>('SELECT id FROM customers LIMIT 1');
     const startedAt = Date.now();
+    // The writers' own commit round trips: a stall here is PostgreSQL's, not the reader's.
+    const commitMs: number[] = [];
     let sent = 0;
     const inflight: Promise<unknown>[] = [];
     while (Date.now() - startedAt < STEADY_SECONDS * 1000) {
       const due = Math.floor(((Date.now() - startedAt) / 1000) * 1000);
       while (sent < due) {
-        inflight.push(db.pool.query(`INSERT INTO orders (customer_id, total) VALUES ($1, 12.34)`, [customers[0]?.id]));
+        const queued = performance.now();
+        inflight.push(
+          db.pool
+            .query(`INSERT INTO orders (customer_id, total) VALUES ($1, 12.34)`, [customers[0]?.id])
+            .then(() => commitMs.push(performance.now() - queued)),
+        );
         sent++;
       }
       if (inflight.length > 200) await Promise.all(inflight.splice(0));
@@ -246,6 +312,11 @@ export async function benchCdc(): Promise<void> {
     process.stdout.write(
       `cdc steady (${sent} single-row transactions at 1,000/s): commit-to-Kafka-ack p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms ` +
         `(target p99 <= 25 ms); reader peak RSS ${mb(peakRss)} (target < 300 MB)\n`,
+    );
+    commitMs.sort((a, b) => a - b);
+    const at = (q: number) => commitMs[Math.min(commitMs.length - 1, Math.floor(q * commitMs.length))] ?? Number.NaN;
+    process.stdout.write(
+      `cdc steady, for comparison: the writers' INSERT…COMMIT round trip p50 ${at(0.5).toFixed(1)} ms, p99 ${at(0.99).toFixed(1)} ms\n`,
     );
 
     const sizes = [200_000, 1_000_000];
