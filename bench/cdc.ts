@@ -86,7 +86,12 @@ async function confirmedReached(db: Database, slot: string, lsn: string): Promis
   return rows[0]?.done === true;
 }
 
-async function startReader(db: Database, slot: string, id: string): Promise<{ child: ChildProcess; port: number }> {
+async function startReader(
+  db: Database,
+  slot: string,
+  id: string,
+  extraEnv: Record<string, string> = {},
+): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, [READER], {
     env: {
@@ -99,6 +104,7 @@ async function startReader(db: Database, slot: string, id: string): Promise<{ ch
       CDC_SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
       CDC_DLQ_TOPIC: `_pipeline.cdc.dlq.bench_${id}`,
       LOG_LEVEL: 'warn',
+      ...extraEnv,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -276,7 +282,11 @@ export async function benchCdc(): Promise<void> {
     );
 
     log(`steady 1,000 rows/s for ${STEADY_SECONDS} s, one row per transaction`);
-    const steadyReader = await startReader(db, readerSlot, id);
+    // Frequent heartbeats let the slot catch up with the WAL the earlier phases wrote, before the
+    // load starts: a restarted walsender first re-decodes from restart_lsn, which is not steady state.
+    const steadyReader = await startReader(db, readerSlot, id, { CDC_HEARTBEAT_INTERVAL_MS: '200' });
+    const caughtUpTo = await currentLsn(db);
+    while (!(await confirmedReached(db, readerSlot, caughtUpTo))) await new Promise((resolve) => setTimeout(resolve, 50));
     let peakRss = 0;
     const rssTimer = setInterval(() => {
       peakRss = Math.max(peakRss, rss(steadyReader.child.pid as number));
