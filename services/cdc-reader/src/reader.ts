@@ -49,6 +49,7 @@ const MAX_BATCH_BYTES = 512 * 1024;
 export class CdcReader {
   private session: ReplicationSession | undefined;
   private stopped = false;
+  private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private streaming = false;
@@ -74,6 +75,7 @@ export class CdcReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
     await this.loop;
@@ -104,7 +106,15 @@ export class CdcReader {
           { err: error, retryInMs: Math.round(delayMs), attempt },
           `replication session failed: ${(error as Error).message}; reconnecting from the slot's confirmed position`,
         );
-        await new Promise((resolve) => setTimeout(resolve, delayMs));
+        // stop() cuts the wait short, so SIGTERM during a backoff is not held up by it.
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delayMs);
+          this.wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wake = undefined;
       }
     }
   }
