@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { loadMigrations } from '@pipeline/db';
 import { createEmptyDatabase, sharedStack } from '@pipeline/testing';
 
 const repoRoot = sharedStack().config.repoRoot;
@@ -44,12 +45,17 @@ describe('the pipeline command (as installed by npm ci)', () => {
       const first = pipeline(['migrate', '--json', '--database-url', db.url]);
       expect(first.status).toBe(0);
       expect(JSON.parse(first.stdout)).toEqual({
-        applied: ['0001_domain_tables', '0002_pipeline_tables', '0003_capture'],
+        applied: loadMigrations().map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`),
         alreadyApplied: 0,
       });
       const second = pipeline(['migrate', '--database-url', db.url]);
       expect(second.status).toBe(0);
-      expect(second.stdout).toContain('up to date (3 migrations)');
+      expect(second.stdout).toContain(`up to date (${loadMigrations().length} migrations)`);
+      expect(
+        loadMigrations()
+          .map((m) => m.name)
+          .slice(0, 3),
+      ).toEqual(['domain_tables', 'pipeline_tables', 'capture']);
     } finally {
       await db.drop();
     }

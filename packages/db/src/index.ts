@@ -1,4 +1,7 @@
+export * from './checkpoints';
 export * from './config';
+export * from './effects';
+export * from './idempotency';
 export * from './migrations';
 export * from './pool';
 export * from './readiness';

@@ -1,4 +1,5 @@
 export * from './client';
 export * from './config';
 export * from './readiness';
+export * from './retry';
 export * from './topics';

@@ -1,0 +1,58 @@
+import { PipelineError } from '@pipeline/runtime';
+import { type Pool, type PoolClient, withTransaction } from './pool';
+
+/** Where a projection's message came from. */
+export interface CheckpointPosition {
+  projection: string;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** The handler ran past its deadline: nothing it did is committed, and a retry may help. */
+export class DeadlineExceededError extends PipelineError {
+  constructor(what: string) {
+    super(`${what} passed its deadline and was rolled back`, { code: 'DEADLINE_EXCEEDED', retriable: true });
+    this.name = 'DeadlineExceededError';
+  }
+}
+
+/**
+ * Applies a projection's read-model change and stores its Kafka position in the same
+ * transaction; a message at or below the stored offset is skipped, whatever offsets Kafka has
+ * committed. A handler whose deadline passed (`signal` aborted) never commits.
+ */
+export async function applyWithCheckpoint(
+  pool: Pool,
+  position: CheckpointPosition,
+  apply: (client: PoolClient) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<'applied' | 'skipped'> {
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ offset: string }>(
+      `SELECT "offset"::text AS offset FROM projection_checkpoints
+        WHERE projection = $1 AND topic = $2 AND "partition" = $3 FOR UPDATE`,
+      [position.projection, position.topic, position.partition],
+    );
+    const stored = rows[0]?.offset;
+    if (stored !== undefined && BigInt(stored) >= BigInt(position.offset)) return 'skipped';
+    await apply(client);
+    await client.query(
+      `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset") VALUES ($1, $2, $3, $4)
+       ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = now()`,
+      [position.projection, position.topic, position.partition, position.offset],
+    );
+    if (signal?.aborted)
+      throw new DeadlineExceededError(`projection ${position.projection} at ${position.topic}/${position.partition}@${position.offset}`);
+    return 'applied';
+  });
+}
+
+/** The stored offset of each partition of a topic for a projection (where a rebuild or resume starts). */
+export async function readCheckpoints(pool: Pool, projection: string, topic: string): Promise<Map<number, string>> {
+  const { rows } = await pool.query<{ partition: number; offset: string }>(
+    `SELECT "partition", "offset"::text AS offset FROM projection_checkpoints WHERE projection = $1 AND topic = $2`,
+    [projection, topic],
+  );
+  return new Map(rows.map((row) => [row.partition, row.offset]));
+}

@@ -1,0 +1,163 @@
+import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
+import { applyWithCheckpoint, DeadlineExceededError, readCheckpoints } from './checkpoints';
+import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
+import { processOnce } from './idempotency';
+import { makePool, type PoolClient } from './pool';
+
+describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase('consumer_state');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  const count = async (sql: string, params: unknown[] = []) => Number((await db.pool.query<{ n: string }>(sql, params)).rows[0]?.n);
+
+  describe('processOnce', () => {
+    it('applies an event once; a redelivery is skipped and changes nothing', async () => {
+      const effect = (client: PoolClient) => client.query(`INSERT INTO tasks (type, title) VALUES ('t', 'once')`);
+      expect((await processOnce(db.pool, 'svc', 'e-1', effect)).status).toBe('processed');
+      expect((await processOnce(db.pool, 'svc', 'e-1', effect)).status).toBe('skipped');
+      expect(await count(`SELECT count(*) AS n FROM tasks WHERE title = 'once'`)).toBe(1);
+      // Another consumer of the same event is independent.
+      expect((await processOnce(db.pool, 'other', 'e-1', async () => undefined)).status).toBe('processed');
+    });
+
+    it('rolls the marker back with the effects when the handler fails, so a retry applies it', async () => {
+      await expect(
+        processOnce(db.pool, 'svc', 'e-2', async (client) => {
+          await client.query(`INSERT INTO tasks (type, title) VALUES ('t', 'failed')`);
+          throw new Error('boom');
+        }),
+      ).rejects.toThrow('boom');
+      expect(await count(`SELECT count(*) AS n FROM tasks WHERE title = 'failed'`)).toBe(0);
+      expect((await processOnce(db.pool, 'svc', 'e-2', async () => 'ok')).status).toBe('processed');
+    });
+
+    it('lets exactly one of several concurrent deliveries apply', async () => {
+      const results = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          processOnce(db.pool, 'svc', 'e-3', async (client) => {
+            await client.query(`INSERT INTO tasks (type, title) VALUES ('t', 'concurrent')`);
+          }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'processed')).toHaveLength(1);
+      expect(await count(`SELECT count(*) AS n FROM tasks WHERE title = 'concurrent'`)).toBe(1);
+    });
+  });
+
+  describe('performEffect', () => {
+    it('never performs a recorded effect again, across redelivery and a new process (a fresh pool)', async () => {
+      let sends = 0;
+      const send = async () => ({ providerRef: `ses-${++sends}` });
+      const spec = { key: 'order:1', effect: 'confirmation-email', policy: 'retry' as const };
+      expect(await performEffect(db.pool, spec, send)).toEqual({ status: 'performed', providerRef: 'ses-1' });
+      expect(await performEffect(db.pool, spec, send)).toEqual({ status: 'already-recorded', providerRef: 'ses-1' });
+      // A new pool, as a restarted process would have: the ledger is all it knows.
+      const restarted = makePool({ connectionString: db.url, applicationName: 'restarted' });
+      expect(await performEffect(restarted, { ...spec, policy: 'stop' }, send)).toEqual({
+        status: 'already-recorded',
+        providerRef: 'ses-1',
+      });
+      await restarted.end();
+      expect(sends).toBe(1);
+    });
+
+    it('leaves a claim whose outcome is unknown; policy retry performs it again, policy stop waits for a person', async () => {
+      const timeout = async () => {
+        throw new Error('socket timeout after the request was sent');
+      };
+      await expect(performEffect(db.pool, { key: 'order:2', effect: 'email', policy: 'retry' }, timeout)).rejects.toThrow('socket timeout');
+      expect((await unrecordedEffects(db.pool)).map((e) => [e.key, e.effect, e.attempts, e.lastError])).toEqual([
+        ['order:2', 'email', 1, 'socket timeout after the request was sent'],
+      ]);
+      const stopped = await performEffect(db.pool, { key: 'order:2', effect: 'email', policy: 'stop' }, async () => ({
+        providerRef: 'x',
+      })).catch((e: unknown) => e);
+      expect(stopped).toBeInstanceOf(UnrecordedEffectError);
+      expect(stopped).toMatchObject({ retriable: false });
+      expect((stopped as Error).message).toMatch(
+        /^effect email for order:2 was claimed at .* but never recorded: it may or may not have happened/,
+      );
+      expect(
+        await performEffect(db.pool, { key: 'order:2', effect: 'email', policy: 'retry' }, async () => ({ providerRef: 'ses-9' })),
+      ).toEqual({
+        status: 'performed',
+        providerRef: 'ses-9',
+      });
+      expect(await unrecordedEffects(db.pool)).toEqual([]);
+    });
+
+    it('releases the claim when the provider certainly refused, so a later attempt starts clean', async () => {
+      const rejected = async () => {
+        throw new EffectNotPerformedError('MessageRejected: Email address is not verified', { retriable: false });
+      };
+      await expect(performEffect(db.pool, { key: 'order:3', effect: 'email', policy: 'stop' }, rejected)).rejects.toThrow(
+        'MessageRejected',
+      );
+      expect(await count(`SELECT count(*) AS n FROM effects_ledger WHERE effect_key = 'order:3'`)).toBe(0);
+      expect(
+        (await performEffect(db.pool, { key: 'order:3', effect: 'email', policy: 'stop' }, async () => ({ providerRef: 'ok' }))).status,
+      ).toBe('performed');
+    });
+
+    it('runs one attempt at a time: a racing second attempt backs off with a retriable error', async () => {
+      let release: () => void = () => undefined;
+      const slow = performEffect(
+        db.pool,
+        { key: 'order:4', effect: 'email', policy: 'retry' },
+        () =>
+          new Promise((resolve) => {
+            release = () => resolve({ providerRef: 'slow' });
+          }),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await expect(
+        performEffect(db.pool, { key: 'order:4', effect: 'email', policy: 'retry' }, async () => ({ providerRef: 'fast' })),
+      ).rejects.toMatchObject({
+        code: 'EFFECT_IN_PROGRESS',
+        retriable: true,
+      });
+      release();
+      expect(await slow).toEqual({ status: 'performed', providerRef: 'slow' });
+    });
+  });
+
+  describe('applyWithCheckpoint', () => {
+    const at = (offset: string) => ({ projection: 'sales', topic: 'cdc.public.opportunities', partition: 1, offset });
+    const bump = async (client: PoolClient): Promise<void> => {
+      await client.query(`INSERT INTO pipeline_stage_values (stage, opportunity_count) VALUES ('won', 1)
+                    ON CONFLICT (stage) DO UPDATE SET opportunity_count = pipeline_stage_values.opportunity_count + 1`);
+    };
+    const value = async () => count(`SELECT opportunity_count AS n FROM pipeline_stage_values WHERE stage = 'won'`);
+
+    it('applies each offset once, skipping anything at or below the stored checkpoint', async () => {
+      expect(await applyWithCheckpoint(db.pool, at('10'), bump)).toBe('applied');
+      expect(await applyWithCheckpoint(db.pool, at('10'), bump)).toBe('skipped');
+      expect(await applyWithCheckpoint(db.pool, at('9'), bump)).toBe('skipped');
+      expect(await applyWithCheckpoint(db.pool, at('11'), bump)).toBe('applied');
+      expect(await value()).toBe(2);
+      expect(await readCheckpoints(db.pool, 'sales', 'cdc.public.opportunities')).toEqual(new Map([[1, '11']]));
+    });
+
+    it('never commits for a handler that passed its deadline', async () => {
+      const controller = new AbortController();
+      const error = await applyWithCheckpoint(
+        db.pool,
+        at('12'),
+        async (client) => {
+          await bump(client);
+          controller.abort();
+        },
+        controller.signal,
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect(error).toMatchObject({ retriable: true });
+      expect(await value()).toBe(2);
+      expect(await readCheckpoints(db.pool, 'sales', 'cdc.public.opportunities')).toEqual(new Map([[1, '11']]));
+    });
+  });
+});
