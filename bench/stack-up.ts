@@ -24,7 +24,7 @@ export async function benchStackUp(rounds = 3): Promise<void> {
         `  round ${round}/${rounds}: cold ${cold.toFixed(2)} s, warm ${warm.toFixed(2)} s, reuse ${reuse.toFixed(2)} s, down ${down.toFixed(2)} s\n`,
       );
     } finally {
-      await stack.down();
+      await stack.destroy();
     }
   }
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;

@@ -59,7 +59,7 @@ describe('pipeline stack up / down / status', () => {
       const again = await stack.up((r) => expect(r.reused).toBe(false));
       expect(again.every((r) => r.healthy)).toBe(true);
     } finally {
-      await stack.down();
+      await stack.destroy();
     }
   }, 180_000);
 
@@ -67,8 +67,12 @@ describe('pipeline stack up / down / status', () => {
     const stack = await privateStack(['ses']);
     // Point the private SES at the shared stack's port, which the shared endpoint holds.
     const busy = { ...stack.config, ses: { port: sharedStack().config.ses.port } };
-    await expect(makeStack(busy, ['ses']).up()).rejects.toThrow(
-      new RegExp(`port ${busy.ses.port} \\(SES endpoint\\) is already in use .*set PIPELINE_SES_PORT to a free port`),
-    );
+    try {
+      await expect(makeStack(busy, ['ses']).up()).rejects.toThrow(
+        new RegExp(`port ${busy.ses.port} \\(SES endpoint\\) is already in use .*set PIPELINE_SES_PORT to a free port`),
+      );
+    } finally {
+      await stack.destroy();
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { Component, ComponentStatus, UpResult } from './component';
 import { type StackConfig, type StackEndpoints, stackEndpoints } from './config';
 import { LocalKafka } from './kafka';
@@ -16,6 +16,8 @@ export interface Stack {
   /** Stops what this stack started; returns every PID that belonged to it. */
   down(): Promise<{ name: string; stopped: boolean; pids: number[] }[]>;
   status(): Promise<ComponentStatus[]>;
+  /** Stops everything and deletes the stack's folder (private stacks of tests and benchmarks). */
+  destroy(): Promise<void>;
   component(name: ComponentName): Component;
 }
 
@@ -50,5 +52,9 @@ export function makeStack(config: StackConfig, only?: readonly ComponentName[]):
     },
     down: async () => Promise.all(components.map(async (component) => ({ name: component.name, ...(await component.down()) }))),
     status: () => Promise.all(components.map((component) => component.status())),
+    destroy: async () => {
+      await Promise.all(components.map((component) => component.down()));
+      rmSync(config.dir, { recursive: true, force: true });
+    },
   };
 }

@@ -93,7 +93,7 @@ describe('cdc-reader when servers go away', () => {
   afterAll(async () => {
     await reader?.stop();
     await Promise.all(pools.map((p) => p.end().catch(() => undefined)));
-    await stack?.down();
+    await stack?.destroy();
   });
 
   /** Inserts `count` suppliers named `<tag>-<n>`, in transactions of up to 5 rows; retries through an outage. */
