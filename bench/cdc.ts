@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
 import { makeLogger } from '@pipeline/runtime';
-import { freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import { deleteTestTopics, freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
@@ -348,5 +348,6 @@ export async function benchCdc(): Promise<void> {
     );
   } finally {
     await db.drop();
+    await deleteTestTopics(testKafka('bench-cleanup'));
   }
 }

@@ -1,3 +1,4 @@
+export * from './cleanup';
 export * from './database';
 export * from './kafka';
 export * from './private-stack';
