@@ -2,6 +2,7 @@ import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
 import { applyWithCheckpoint, DeadlineExceededError, readCheckpoints } from './checkpoints';
 import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
 import { processOnce } from './idempotency';
+import { outcomesOf, recordOutcome } from './outcomes';
 import { makePool, type PoolClient } from './pool';
 
 describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints', () => {
@@ -158,6 +159,21 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
       expect(error).toMatchObject({ retriable: true });
       expect(await value()).toBe(2);
       expect(await readCheckpoints(db.pool, 'sales', 'cdc.public.opportunities')).toEqual(new Map([[1, '11']]));
+    });
+  });
+
+  describe('event outcomes', () => {
+    it('records each outcome of an event and reads its trail back in order', async () => {
+      const base = { service: 'order-processor', eventId: 'sys:0/1:0', topic: 'cdc.public.orders', partition: 1, offset: '7' };
+      await recordOutcome(db.pool, { ...base, outcome: 'retried', attempt: 1, error: 'SES throttled' });
+      await recordOutcome(db.pool, { ...base, topic: 'order-processor.retry.1', offset: '0', outcome: 'processed', attempt: 2 });
+      await recordOutcome(db.pool, { ...base, service: 'inventory-watcher', outcome: 'skipped', attempt: 1 });
+      const trail = await outcomesOf(db.pool, 'sys:0/1:0');
+      expect(trail.map((o) => [o.service, o.topic, o.outcome, o.attempt, o.error])).toEqual([
+        ['order-processor', 'cdc.public.orders', 'retried', 1, 'SES throttled'],
+        ['order-processor', 'order-processor.retry.1', 'processed', 2, undefined],
+        ['inventory-watcher', 'cdc.public.orders', 'skipped', 1, undefined],
+      ]);
     });
   });
 });

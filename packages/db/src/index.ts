@@ -3,5 +3,6 @@ export * from './config';
 export * from './effects';
 export * from './idempotency';
 export * from './migrations';
+export * from './outcomes';
 export * from './pool';
 export * from './readiness';

@@ -1,6 +1,7 @@
 import { makeLogger, PipelineError } from '@pipeline/runtime';
 import { testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
+import { Registry } from 'prom-client';
 import { FAILURE_HEADERS } from './retry';
 import { ConsumerRunner } from './runner';
 
@@ -43,6 +44,8 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
   let service: string;
   let runner: ConsumerRunner<TestEvent>;
   const handled: { id: string; attempt: number; at: number }[] = [];
+  const registry = new Registry();
+  const outcomes: { outcome: string; eventId?: string; attempt: number }[] = [];
   // The schema is published just after the first record that uses it is read.
   let unknownDecodes = 0;
 
@@ -72,6 +75,9 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
         if (event.id === 'invalid') throw new PipelineError('order has no customer', { code: 'INVALID', retriable: false });
       },
       logger: makeLogger({ service: 'runner-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      registry,
+      onOutcome: (outcome, context) =>
+        outcomes.push({ outcome, attempt: context.attempt, ...(context.eventId ? { eventId: context.eventId } : {}) }),
     });
     await runner.start();
     const producer = kafka.producer();
@@ -118,6 +124,17 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
       expect([id, (handled.find((h) => h.id === id)?.at ?? Infinity) <= second]).toEqual([id, true]);
     // The ladder's delays were respected.
     expect((attempts[1]?.at ?? 0) - (attempts[0]?.at ?? 0)).toBeGreaterThanOrEqual(250);
+    // Every outcome was reported with the event id, and counted.
+    expect(outcomes.filter((o) => o.eventId === 'e-poison')).toEqual([
+      { outcome: 'retried', attempt: 1, eventId: 'e-poison' },
+      { outcome: 'retried', attempt: 2, eventId: 'e-poison' },
+      { outcome: 'dead_lettered', attempt: 3, eventId: 'e-poison' },
+    ]);
+    const counted = await registry.getSingleMetricAsString('consumer_events_total');
+    expect(counted).toContain('consumer_events_total{outcome="dead_lettered"} 3');
+    expect(await registry.getSingleMetricAsString('consumer_offset_lag')).toMatch(
+      /consumer_offset_lag\{topic="test\.runner\.source_[0-9a-f]+",partition="0"\} 0/,
+    );
   }, 60_000);
 
   it('sends garbage bytes and an invalid event to the dead-letter topic at once, and keeps going', async () => {

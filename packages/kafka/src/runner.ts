@@ -1,5 +1,6 @@
 import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
 import { type Consumer, type IHeaders, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, retryTopic, routeFailure } from './retry';
 import { ensureTopics, KEEP_FOREVER } from './topics';
 
@@ -10,6 +11,8 @@ export interface HandlerContext {
   offset: string;
   /** 1 on the source topic, 2 on the first retry topic, … */
   attempt: number;
+  /** The event's id from its `event-id` header (what idempotency keys on), when it has one. */
+  eventId?: string;
   /** Aborted when the handler's deadline passes: stop, and commit nothing. */
   signal: AbortSignal;
 }
@@ -33,6 +36,12 @@ export interface ConsumerRunnerOptions<E> {
   replicationFactor?: number;
   logger: Logger;
   onOutcome?: (outcome: Outcome, context: Omit<HandlerContext, 'signal'>, error?: PipelineError) => void;
+  /** Partitions handled at once (order holds within each). Default 3. */
+  partitionsConsumedConcurrently?: number;
+  /** Where the runner's metrics go (/metrics). */
+  registry?: Registry;
+  /** When the event happened (for example its commit time), ms: feeds the end-to-end latency histogram. */
+  eventTimeMs?: (event: E) => number | undefined;
   now?: () => number;
 }
 
@@ -57,9 +66,11 @@ export class ConsumerRunner<E> {
   private readonly producer: Producer;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
+  private readonly metrics: ReturnType<typeof runnerMetrics>;
 
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
+    this.metrics = runnerMetrics(options.registry);
     this.main = options.kafka.consumer({ groupId: options.service });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
     this.retries = options.kafka.consumer({ groupId: `${options.service}.retry`, maxWaitTimeInMs: 250 });
@@ -95,7 +106,13 @@ export class ConsumerRunner<E> {
     await this.producer.connect();
     await this.main.connect();
     await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
+    for (const consumer of [this.main, this.retries]) {
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        this.metrics.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
+      });
+    }
     await this.main.run({
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
       eachMessage: async ({ topic, partition, message }) => {
         await this.process(topic, partition, message, 1);
       },
@@ -103,6 +120,7 @@ export class ConsumerRunner<E> {
     await this.retries.connect();
     await this.retries.subscribe({ topics: this.retryTopics, fromBeginning: true });
     await this.retries.run({
+      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
       eachBatchAutoResolve: false,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         for (const message of batch.messages) {
@@ -144,11 +162,17 @@ export class ConsumerRunner<E> {
     const origin = failure
       ? { topic: failure.originalTopic, partition: failure.originalPartition, offset: failure.originalOffset }
       : { topic, partition, offset: message.offset };
-    const context = { topic, partition, offset: message.offset, attempt };
+    const eventId = message.headers?.['event-id']?.toString();
+    const context = { topic, partition, offset: message.offset, attempt, ...(eventId === undefined ? {} : { eventId }) };
     const controller = new AbortController();
+    const started = performance.now();
     try {
       const event = await options.decode(message.value, origin.topic);
       await this.withDeadline(options.handle(event, { ...context, signal: controller.signal }), controller);
+      this.metrics.duration.observe((performance.now() - started) / 1000);
+      this.metrics.outcomes.inc({ outcome: 'processed' });
+      const happenedAt = options.eventTimeMs?.(event);
+      if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
       options.onOutcome?.('processed', context);
     } catch (thrown) {
       const error = toPipelineError(thrown);
@@ -170,6 +194,7 @@ export class ConsumerRunner<E> {
         messages: [{ key: message.key, value: message.value, headers: { ...passThrough(message.headers), ...headers } }],
       });
       const outcome: Outcome = route.kind === 'retry' ? 'retried' : 'dead_lettered';
+      this.metrics.outcomes.inc({ outcome });
       options.logger.warn(
         { topic, partition, offset: message.offset, attempt, to: route.topic, err: error },
         `${outcome === 'retried' ? 'retrying' : 'dead-lettered'}: ${error.message}`,
@@ -202,4 +227,35 @@ function passThrough(headers: IHeaders | undefined): IHeaders {
   const kept: IHeaders = {};
   for (const [key, value] of Object.entries(headers ?? {})) if (!key.startsWith('pipeline-') && value !== undefined) kept[key] = value;
   return kept;
+}
+
+/** The runner's series; without a registry they are kept but not exposed. */
+function runnerMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    outcomes: new Counter({
+      name: 'consumer_events_total',
+      help: 'Events by outcome: processed, retried, dead_lettered',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'consumer_handle_seconds',
+      help: 'Time to decode and handle one event',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    age: new Histogram({
+      name: 'consumer_event_age_seconds',
+      help: 'From the change’s commit to its handling (end to end)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'consumer_offset_lag',
+      help: 'Messages behind the high watermark, per partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+  };
 }
