@@ -29,8 +29,13 @@ export interface ConsumerRunnerOptions<E> {
   /** Bytes → event. Throws a not-retriable error for bad bytes, a retriable one for an unknown schema. */
   decode: (value: Buffer | null, topic: string) => Promise<E>;
   handle: (event: E, context: HandlerContext) => Promise<void>;
-  /** Deadline of one handler call, ms; keep it below the session timeout. Default 10000. */
+  /** Deadline of one handler call, ms; must stay below the session timeout. Default 10000. */
   handlerTimeoutMs?: number;
+  /**
+   * Consumer group session timeout, ms: how long a member that died without leaving keeps its
+   * partitions. kafkajs heartbeats only between messages, hence the handler deadline below it. Default 30000.
+   */
+  sessionTimeoutMs?: number;
   /** Partitions of the retry topics created. Default 3. */
   retryPartitions?: number;
   replicationFactor?: number;
@@ -71,9 +76,16 @@ export class ConsumerRunner<E> {
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
     this.metrics = runnerMetrics(options.registry);
-    this.main = options.kafka.consumer({ groupId: options.service });
+    const sessionTimeout = options.sessionTimeoutMs ?? 30_000;
+    const heartbeatInterval = Math.max(500, Math.floor(sessionTimeout / 10));
+    if ((options.handlerTimeoutMs ?? 10_000) >= sessionTimeout) {
+      throw new Error(
+        `handlerTimeoutMs (${options.handlerTimeoutMs}) must be below sessionTimeoutMs (${sessionTimeout}), or the group takes the partitions away mid-work`,
+      );
+    }
+    this.main = options.kafka.consumer({ groupId: options.service, sessionTimeout, heartbeatInterval });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
-    this.retries = options.kafka.consumer({ groupId: `${options.service}.retry`, maxWaitTimeInMs: 250 });
+    this.retries = options.kafka.consumer({ groupId: `${options.service}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
     this.producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

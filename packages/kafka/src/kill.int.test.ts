@@ -1,0 +1,101 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import type { Kafka } from 'kafkajs';
+
+const CHILD = join(__dirname, '__tests__', 'runner-child.ts');
+const COUNT = 400;
+
+/** Consumers killed with SIGKILL and restarted: no effect lost, none applied twice (checked in the database). */
+describe('consumer runner killed with SIGKILL', () => {
+  let kafka: Kafka;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    kafka = testKafka('kill');
+    db = await createTestDatabase('kill');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  async function source(messages: unknown[]): Promise<string> {
+    const topic = uniqueName('test.kill');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic, messages: messages.map((m, i) => ({ key: `k${i % 11}`, value: JSON.stringify(m) })) });
+    await producer.disconnect();
+    return topic;
+  }
+
+  function start(env: Record<string, string>): ChildProcess {
+    return spawn(process.execPath, ['--require', 'tsx/cjs', CHILD], {
+      env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','), ...env },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+  }
+
+  const effects = async (service: string) =>
+    (await db.pool.query<{ title: string; n: string }>(`SELECT title, count(*) AS n FROM tasks WHERE type = $1 GROUP BY title`, [service]))
+      .rows;
+
+  async function untilEffects(service: string, count: number, timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await effects(service)).length < count) {
+      if (Date.now() > deadline) throw new Error(`only ${(await effects(service)).length} of ${count} effects`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  it.each(['idempotent', 'projection'])(
+    'in the middle of a batch (%s handler)',
+    async (mode) => {
+      const service = uniqueName(`test-kill-${mode}`);
+      const topic = await source(Array.from({ length: COUNT }, (_, i) => ({ id: `e${i}` })));
+      const env = { SERVICE: service, TOPIC: topic, MODE: mode, HANDLE_MS: '5' };
+      for (let round = 0; round < 3; round++) {
+        const child = start(env);
+        // Killed once it has applied some, mid-stream.
+        const before = (await effects(service)).length;
+        const deadline = Date.now() + 30_000;
+        while ((await effects(service)).length < Math.min(COUNT, before + 60) && Date.now() < deadline)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        child.kill('SIGKILL');
+        await once(child, 'exit');
+      }
+      const last = start(env);
+      try {
+        await untilEffects(service, COUNT);
+      } finally {
+        last.kill('SIGTERM');
+        await once(last, 'exit');
+      }
+      const rows = await effects(service);
+      expect(rows).toHaveLength(COUNT);
+      expect(rows.filter((r) => r.n !== '1')).toEqual([]);
+    },
+    180_000,
+  );
+
+  it('between producing a retry copy and committing the original: the event is still applied once', async () => {
+    const service = uniqueName('test-kill-retry');
+    const topic = await source([{ id: 'flaky', fail: true }, ...Array.from({ length: 20 }, (_, i) => ({ id: `ok${i}` }))]);
+    const first = start({ SERVICE: service, TOPIC: topic, KILL_AFTER_RETRY_COPY: '1' });
+    const [, signal] = await once(first, 'exit');
+    expect(signal).toBe('SIGKILL');
+    const second = start({ SERVICE: service, TOPIC: topic });
+    try {
+      await untilEffects(service, 21);
+    } finally {
+      second.kill('SIGTERM');
+      await once(second, 'exit');
+    }
+    const rows = await effects(service);
+    expect(rows.find((r) => r.title === 'flaky')?.n).toBe('1');
+    expect(rows).toHaveLength(21);
+  }, 120_000);
+});
