@@ -54,7 +54,16 @@ describe('cdc-reader start and stop', () => {
     await waitStreaming(reader);
     await reader.stop();
     // Someone drops the slot while the reader is down.
-    await fixture.db.pool.query('SELECT pg_drop_replication_slot($1)', [fixture.slot]);
+    // The walsender ends a moment after the reader disconnects: drop once the slot is free.
+    for (let tries = 0; ; tries++) {
+      try {
+        await fixture.db.pool.query('SELECT pg_drop_replication_slot($1)', [fixture.slot]);
+        break;
+      } catch (error) {
+        if (tries > 100) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
     const again = new CdcReader(fixture.options({ onFatal: (error) => fatal.push(error) }));
     again.start();
     const deadline = Date.now() + 20_000;
