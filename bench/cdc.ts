@@ -3,12 +3,10 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
-import { makeLogger } from '@pipeline/runtime';
 import { deleteTestTopics, freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
-import { Registry } from 'prom-client';
-import { makeReaderMetrics } from '../services/cdc-reader/src/metrics';
+import { testReaderOptions } from '../services/cdc-reader/src/__tests__/harness';
 import { CdcReader } from '../services/cdc-reader/src/reader';
 
 /**
@@ -188,27 +186,8 @@ function stubbedKafka(real: Kafka): Kafka {
 async function drainStubbed(db: Database, slot: string, end: string, id: string): Promise<number> {
   const pool = new pg.Pool({ connectionString: db.readerUrl, max: 2 });
   const reader = new CdcReader({
-    pool,
-    connection: { connectionString: db.readerUrl },
-    kafka: stubbedKafka(testKafka('bench-stub')),
-    logger: makeLogger({ service: 'bench', level: 'silent' }),
-    metrics: makeReaderMetrics(new Registry()),
+    ...testReaderOptions({ pool, readerUrl: db.readerUrl, kafka: stubbedKafka(testKafka('bench-stub')), id: `bench_stub_${id}` }),
     slot,
-    publication: 'pipeline',
-    topicPrefix: `bench_stub_${id}`,
-    topicPartitions: 3,
-    topicReplicationFactor: 1,
-    topicRetentionMs: -1,
-    schemaTopic: `_pipeline.schemas.bench_${id}`,
-    deadLetterTopic: `_pipeline.cdc.dlq.bench_${id}`,
-    heartbeatIntervalMs: 60_000,
-    maxInFlightBytes: 1024 * 1024,
-    lingerMs: 5,
-    reconnectMaxDelayMs: 1_000,
-    slotLagPollMs: 60_000,
-    onFatal: (error) => {
-      throw error;
-    },
   });
   const started = process.hrtime.bigint();
   reader.start();

@@ -6,7 +6,7 @@ import { privateStack, uniqueName } from '@pipeline/testing';
 import { logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { consume, type ReaderFixture, waitStreaming } from './__tests__/harness';
+import { consume, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { makeReaderMetrics, type ReaderMetrics } from './metrics';
 import { CdcReader } from './reader';
 
@@ -64,27 +64,15 @@ describe('cdc-reader when servers go away', () => {
       close: async () => undefined,
     };
     reader = new CdcReader({
-      pool: pool(readerUrl.toString()),
-      connection: { connectionString: readerUrl.toString() },
-      kafka,
-      logger: makeLogger({ service: 'cdc-reader-faults', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      ...testReaderOptions({
+        pool: pool(readerUrl.toString()),
+        readerUrl: readerUrl.toString(),
+        kafka,
+        id,
+        level: process.env.TEST_LOG_LEVEL ?? 'silent',
+      }),
       metrics,
-      slot: fixture.slot,
-      publication: 'pipeline',
-      topicPrefix: fixture.prefix,
-      topicPartitions: 3,
-      topicReplicationFactor: 1,
-      topicRetentionMs: -1,
-      schemaTopic: fixture.schemaTopic,
-      deadLetterTopic: fixture.deadLetterTopic,
       heartbeatIntervalMs: 500,
-      maxInFlightBytes: 1024 * 1024,
-      lingerMs: 5,
-      reconnectMaxDelayMs: 1_000,
-      slotLagPollMs: 60_000,
-      onFatal: (error) => {
-        throw error;
-      },
     });
     reader.start();
     await waitStreaming(reader);

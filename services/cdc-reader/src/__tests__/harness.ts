@@ -33,6 +33,36 @@ export interface ReaderFixture {
   close(): Promise<void>;
 }
 
+/**
+ * A reader's settings for tests and benchmarks: its own slot, topic prefix, schema and
+ * dead-letter topics (all named after `id`), small backoffs, rare heartbeats and polls.
+ */
+export function testReaderOptions(base: { pool: pg.Pool; readerUrl: string; kafka: Kafka; id: string; level?: string }): CdcReaderOptions {
+  return {
+    pool: base.pool,
+    connection: { connectionString: base.readerUrl },
+    kafka: base.kafka,
+    logger: makeLogger({ service: 'cdc-reader-test', level: base.level ?? 'silent' }),
+    metrics: makeReaderMetrics(new Registry()),
+    slot: `slot_${base.id}`,
+    publication: 'pipeline',
+    topicPrefix: `cdc_${base.id}`,
+    topicPartitions: 3,
+    topicReplicationFactor: 1,
+    topicRetentionMs: -1,
+    schemaTopic: `_pipeline.schemas.${base.id}`,
+    deadLetterTopic: `_pipeline.cdc.dlq.${base.id}`,
+    heartbeatIntervalMs: 60_000,
+    maxInFlightBytes: 1024 * 1024,
+    lingerMs: 5,
+    reconnectMaxDelayMs: 1_000,
+    slotLagPollMs: 60_000,
+    onFatal: (error) => {
+      throw error;
+    },
+  };
+}
+
 export async function readerFixture(name: string): Promise<ReaderFixture> {
   const db = await createTestDatabase(name);
   const kafka = testKafka(`cdc-test-${name}`);
@@ -56,27 +86,8 @@ export async function readerFixture(name: string): Promise<ReaderFixture> {
       pools.push(pool);
       const registry = new Registry();
       return {
-        pool,
-        connection: { connectionString: db.readerUrl },
-        kafka,
-        logger: makeLogger({ service: 'cdc-reader-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        ...testReaderOptions({ pool, readerUrl: db.readerUrl, kafka, id, level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
         metrics: makeReaderMetrics(registry),
-        slot: `slot_${id}`,
-        publication: 'pipeline',
-        topicPrefix: prefix,
-        topicPartitions: 3,
-        topicReplicationFactor: 1,
-        topicRetentionMs: -1,
-        schemaTopic,
-        deadLetterTopic,
-        heartbeatIntervalMs: 60_000,
-        maxInFlightBytes: 1024 * 1024,
-        lingerMs: 5,
-        reconnectMaxDelayMs: 1_000,
-        slotLagPollMs: 60_000,
-        onFatal: (error) => {
-          throw error;
-        },
         ...overrides,
       };
     },
