@@ -11,6 +11,7 @@ export * from './decimal';
 export * from './distribution';
 export * from './drift';
 export * from './envelope';
+export * from './envelope-decoder';
 export * from './errors';
 export * from './files';
 export * from './fingerprint';
@@ -18,6 +19,7 @@ export * from './fixtures';
 export type * from './generated/types';
 export * from './logical-types';
 export * from './timestamp';
+export * from './validate';
 
 /** Default prefix of the per-table topics: `<prefix>.<schema>.<table>`. */
 export const DEFAULT_TOPIC_PREFIX = 'cdc';

@@ -131,6 +131,8 @@ export const topicEnvSchema = z.object({
     .default(-1),
 });
 
+export type TopicEnv = z.output<typeof topicEnvSchema>;
+
 /** Consumer settings every consumer service shares (the runner comes with the consumer runtime). */
 export const consumerEnvSchema = z.object({
   /** Consumer group id. Default: the service name. */
@@ -143,4 +145,37 @@ export const consumerEnvSchema = z.object({
     .refine((delays) => delays.length > 0 && delays.every((d) => Number.isInteger(d) && d > 0), {
       error: 'expected comma-separated positive whole milliseconds, for example 5000,60000,600000',
     }),
+  /** Deadline of one handler call, ms; below CONSUMER_SESSION_TIMEOUT_MS. Default 10000. */
+  HANDLER_TIMEOUT_MS: envFields.positiveInt(10_000),
+  /** How long a consumer that died without leaving keeps its partitions, ms (broker range 6000–300000). Default 30000. */
+  CONSUMER_SESSION_TIMEOUT_MS: envFields.positiveInt(30_000),
+  /** Partitions handled at once per consumer (order holds within each). Default 3. */
+  CONSUMER_CONCURRENCY: envFields.positiveInt(3),
+  /** On SIGTERM, how long in-flight handlers may finish before they are abandoned (and redelivered), ms; below SHUTDOWN_TIMEOUT_MS. Default 5000. */
+  SHUTDOWN_GRACE_MS: envFields.positiveInt(5_000),
+  /** The compacted topic the cdc-reader publishes its writer schemas to. Default _pipeline.schemas. */
+  SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
 });
+
+export type ConsumerEnv = z.output<typeof consumerEnvSchema>;
+
+/**
+ * Cross-field rules of the consumer settings: the handler deadline below the session timeout
+ * (kafkajs heartbeats only between messages), the shutdown grace below the shutdown deadline.
+ */
+export function checkConsumerEnv(env: ConsumerEnv & { SHUTDOWN_TIMEOUT_MS?: number }, ctx: z.RefinementCtx): void {
+  if (env.HANDLER_TIMEOUT_MS >= env.CONSUMER_SESSION_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['HANDLER_TIMEOUT_MS'],
+      message: `must be below CONSUMER_SESSION_TIMEOUT_MS (${env.CONSUMER_SESSION_TIMEOUT_MS}), or the group takes partitions away from a handler still at work`,
+    });
+  }
+  if (env.SHUTDOWN_TIMEOUT_MS !== undefined && env.SHUTDOWN_GRACE_MS >= env.SHUTDOWN_TIMEOUT_MS) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SHUTDOWN_GRACE_MS'],
+      message: `must be below SHUTDOWN_TIMEOUT_MS (${env.SHUTDOWN_TIMEOUT_MS}), leaving time to commit offsets and leave the group`,
+    });
+  }
+}

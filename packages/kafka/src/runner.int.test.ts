@@ -76,8 +76,9 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
       },
       logger: makeLogger({ service: 'runner-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
       registry,
-      onOutcome: (outcome, context) =>
-        outcomes.push({ outcome, attempt: context.attempt, ...(context.eventId ? { eventId: context.eventId } : {}) }),
+      onOutcome: (outcome, context) => {
+        outcomes.push({ outcome, attempt: context.attempt, ...(context.eventId ? { eventId: context.eventId } : {}) });
+      },
     });
     await runner.start();
     const producer = kafka.producer();

@@ -1,7 +1,9 @@
 import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
-import { type Consumer, type IHeaders, type Kafka, type KafkaMessage, Partitioners, type Producer } from 'kafkajs';
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners } from 'kafkajs';
+import type { Registry } from 'prom-client';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, retryTopic, routeFailure } from './retry';
+import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER } from './topics';
 
 /** Where a message being handled came from, and how often it was tried. */
@@ -11,24 +13,32 @@ export interface HandlerContext {
   offset: string;
   /** 1 on the source topic, 2 on the first retry topic, … */
   attempt: number;
-  /** The event's id from its `event-id` header (what idempotency keys on), when it has one. */
+  /** The event's id (the `event-id` header, else `eventIdOf`): what idempotency keys on. */
   eventId?: string;
-  /** Aborted when the handler's deadline passes: stop, and commit nothing. */
+  /** Aborted when the handler's deadline passes or shutdown abandons it: stop, and commit nothing. */
   signal: AbortSignal;
 }
 
-export type Outcome = 'processed' | 'retried' | 'dead_lettered';
+export type Outcome = 'processed' | 'skipped' | 'retried' | 'dead_lettered';
+
+/** What a handler reports: nothing or `processed`, or `skipped` when the event had been handled before. */
+export type HandlerResult = 'processed' | 'skipped';
 
 export interface ConsumerRunnerOptions<E> {
   kafka: Kafka;
-  /** The service: names the consumer groups and the retry and dead-letter topics. */
+  /** The service: names the retry and dead-letter topics, and the consumer groups unless `groupId` is set. */
   service: string;
+  /** Consumer group of the source topics (the retry topics use `<groupId>.retry`). Default: the service. */
+  groupId?: string;
   /** Source topics (a new group starts from the earliest offset). */
   topics: readonly string[];
   retry: RetryPolicy;
   /** Bytes → event. Throws a not-retriable error for bad bytes, a retriable one for an unknown schema. */
   decode: (value: Buffer | null, topic: string) => Promise<E>;
-  handle: (event: E, context: HandlerContext) => Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the event.
+  handle: (event: E, context: HandlerContext) => Promise<HandlerResult | void>;
+  /** The event's id when the message has no `event-id` header. */
+  eventIdOf?: (event: E) => string | undefined;
   /** Deadline of one handler call, ms; must stay below the session timeout. Default 10000. */
   handlerTimeoutMs?: number;
   /**
@@ -36,11 +46,16 @@ export interface ConsumerRunnerOptions<E> {
    * partitions. kafkajs heartbeats only between messages, hence the handler deadline below it. Default 30000.
    */
   sessionTimeoutMs?: number;
+  /** On stop, how long in-flight handlers may still finish before they are abandoned (redelivered later), ms. Default 5000. */
+  shutdownGraceMs?: number;
   /** Partitions of the retry topics created. Default 3. */
   retryPartitions?: number;
   replicationFactor?: number;
+  /** Broker configs of the retry and dead-letter topics created. Default: unlimited retention. */
+  topicConfig?: Readonly<Record<string, string>>;
   logger: Logger;
-  onOutcome?: (outcome: Outcome, context: Omit<HandlerContext, 'signal'>, error?: PipelineError) => void;
+  /** Told of every outcome before the message's offset can be committed (for example to record it). */
+  onOutcome?: (outcome: Outcome, context: Omit<HandlerContext, 'signal'>, error?: PipelineError) => void | Promise<void>;
   /** Partitions handled at once (order holds within each). Default 3. */
   partitionsConsumedConcurrently?: number;
   /** Where the runner's metrics go (/metrics). */
@@ -58,12 +73,18 @@ export class HandlerTimeoutError extends PipelineError {
   }
 }
 
+/** Shutdown gave up on an in-flight handler: its offset stays uncommitted, so it is handled again after restart. */
+class AbandonedError extends Error {}
+
+type MessageResult = 'done' | 'abandoned';
+
 /**
  * A consumer service's Kafka side: the source topics in group `<service>`, the retry topics in
  * group `<service>.retry`. A failure is copied to the next retry topic (or the dead-letter topic)
  * before the original's offset can be committed, so nothing is lost; a copy may be made twice,
  * which the idempotent handlers absorb. A retry copy not yet due pauses its partition without
- * resolving its offset, so a restart still finds it.
+ * resolving its offset, so a restart still finds it. Offsets are resolved one message at a time,
+ * only once it is handled, so `stop()` can commit exactly what is done.
  */
 export class ConsumerRunner<E> {
   private readonly main: Consumer;
@@ -72,6 +93,9 @@ export class ConsumerRunner<E> {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly metrics: ReturnType<typeof runnerMetrics>;
+  /** Fires when the shutdown grace is over: in-flight handlers are abandoned. */
+  private readonly shutdown = new AbortController();
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
@@ -83,9 +107,10 @@ export class ConsumerRunner<E> {
         `handlerTimeoutMs (${options.handlerTimeoutMs}) must be below sessionTimeoutMs (${sessionTimeout}), or the group takes the partitions away mid-work`,
       );
     }
-    this.main = options.kafka.consumer({ groupId: options.service, sessionTimeout, heartbeatInterval });
+    const groupId = options.groupId ?? options.service;
+    this.main = options.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
-    this.retries = options.kafka.consumer({ groupId: `${options.service}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
+    this.retries = options.kafka.consumer({ groupId: `${groupId}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
     this.producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -103,133 +128,197 @@ export class ConsumerRunner<E> {
     await admin.connect();
     try {
       const replicationFactor = options.replicationFactor ?? 1;
+      const configEntries = { ...(options.topicConfig ?? KEEP_FOREVER) };
       await ensureTopics(admin, [
-        ...this.retryTopics.map((topic) => ({
-          topic,
-          numPartitions: options.retryPartitions ?? 3,
-          replicationFactor,
-          configEntries: KEEP_FOREVER,
-        })),
-        { topic: deadLetterTopic(options.service), numPartitions: 1, replicationFactor, configEntries: KEEP_FOREVER },
+        ...this.retryTopics.map((topic) => ({ topic, numPartitions: options.retryPartitions ?? 3, replicationFactor, configEntries })),
+        { topic: deadLetterTopic(options.service), numPartitions: 1, replicationFactor, configEntries },
       ]);
     } finally {
       await admin.disconnect();
     }
     await this.producer.connect();
-    await this.main.connect();
-    await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
     for (const consumer of [this.main, this.retries]) {
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         this.metrics.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
       });
     }
+    const concurrency = options.partitionsConsumedConcurrently ?? 3;
+    await this.main.connect();
+    await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
     await this.main.run({
-      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-      eachMessage: async ({ topic, partition, message }) => {
-        await this.process(topic, partition, message, 1);
-      },
+      partitionsConsumedConcurrently: concurrency,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.consumeBatch(payload, 'source'),
     });
     await this.retries.connect();
     await this.retries.subscribe({ topics: this.retryTopics, fromBeginning: true });
     await this.retries.run({
-      partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
+      partitionsConsumedConcurrently: concurrency,
       eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (const message of batch.messages) {
-          if (!isRunning() || isStale()) return;
-          const failure = readFailureHeaders(message.headers);
-          const dueAtMs = failure?.dueAtMs ?? 0;
-          const waitMs = dueAtMs - this.now();
-          if (waitMs > 0) {
-            // Not due: pause this partition only and come back; the offset stays unresolved.
-            const target = [{ topic: batch.topic, partitions: [batch.partition] }];
-            this.retries.pause(target);
-            const timer = setTimeout(() => {
-              this.timers.delete(timer);
-              this.retries.resume(target);
-            }, waitMs);
-            this.timers.add(timer);
-            return;
-          }
-          // The header counts the attempts made so far: this is the next one.
-          await this.process(batch.topic, batch.partition, message, (failure?.attempt ?? 1) + 1);
-          resolveOffset(message.offset);
-          await heartbeat();
-        }
-      },
+      eachBatch: (payload) => this.consumeBatch(payload, 'retry'),
     });
   }
 
-  async stop(): Promise<void> {
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    await this.main.disconnect();
-    await this.retries.disconnect();
-    await this.producer.disconnect();
+  /**
+   * Stops taking messages, gives in-flight handlers `graceMs` to finish (then abandons them:
+   * their offsets stay uncommitted), commits what is done, leaves both groups, closes the producer.
+   */
+  stop(graceMs = this.options.shutdownGraceMs ?? 5_000): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const timer of this.timers) clearTimeout(timer);
+      this.timers.clear();
+      const abandon = setTimeout(() => this.shutdown.abort(), graceMs);
+      try {
+        // kafkajs waits for the batches in progress, commits resolved offsets and leaves the group.
+        await Promise.all([this.main.disconnect(), this.retries.disconnect()]);
+      } finally {
+        clearTimeout(abandon);
+      }
+      await this.producer.disconnect();
+    })();
+    return this.stopping;
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage, attempt: number): Promise<void> {
+  private async consumeBatch(payload: EachBatchPayload, kind: 'source' | 'retry'): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      let attempt = 1;
+      if (kind === 'retry') {
+        const failure = readFailureHeaders(message.headers);
+        const waitMs = (failure?.dueAtMs ?? 0) - this.now();
+        if (waitMs > 0) {
+          this.pauseUntilDue(batch.topic, batch.partition, waitMs);
+          return;
+        }
+        // The header counts the attempts made so far: this is the next one.
+        attempt = (failure?.attempt ?? 1) + 1;
+      }
+      if ((await this.process(batch.topic, batch.partition, message, attempt)) === 'abandoned') return;
+      resolveOffset(message.offset);
+      await heartbeat();
+    }
+  }
+
+  /** Not due: pause this partition only and come back; the message's offset stays unresolved. */
+  private pauseUntilDue(topic: string, partition: number, waitMs: number): void {
+    const target = [{ topic, partitions: [partition] }];
+    this.retries.pause(target);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.retries.resume(target);
+    }, waitMs);
+    this.timers.add(timer);
+  }
+
+  private async process(topic: string, partition: number, message: KafkaMessage, attempt: number): Promise<MessageResult> {
     const { options } = this;
     const failure = readFailureHeaders(message.headers);
     const origin = failure
       ? { topic: failure.originalTopic, partition: failure.originalPartition, offset: failure.originalOffset }
       : { topic, partition, offset: message.offset };
-    const eventId = message.headers?.['event-id']?.toString();
-    const context = { topic, partition, offset: message.offset, attempt, ...(eventId === undefined ? {} : { eventId }) };
+    const headerId = message.headers?.['event-id']?.toString();
+    const context: Omit<HandlerContext, 'signal'> = { topic, partition, offset: message.offset, attempt };
+    if (headerId !== undefined) context.eventId = headerId;
     const controller = new AbortController();
     const started = performance.now();
     try {
       const event = await options.decode(message.value, origin.topic);
-      await this.withDeadline(options.handle(event, { ...context, signal: controller.signal }), controller);
+      context.eventId ??= options.eventIdOf?.(event);
+      const result = await this.withDeadline(options.handle(event, { ...context, signal: controller.signal }), controller);
       this.metrics.duration.observe((performance.now() - started) / 1000);
-      this.metrics.outcomes.inc({ outcome: 'processed' });
       const happenedAt = options.eventTimeMs?.(event);
       if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
-      options.onOutcome?.('processed', context);
+      await this.report(result === 'skipped' ? 'skipped' : 'processed', context);
+      return 'done';
     } catch (thrown) {
-      const error = toPipelineError(thrown);
-      const route = routeFailure(options.retry, error, attempt, this.now());
-      const headers = failureHeaders({
-        originalTopic: origin.topic,
-        originalPartition: origin.partition,
-        originalOffset: origin.offset,
-        attempt,
-        firstFailureAtMs: failure?.firstFailureAtMs ?? this.now(),
-        consumerGroup: options.service,
-        error: thrown,
-        ...(route.kind === 'retry' ? { dueAtMs: route.dueAtMs } : {}),
-      });
-      // The copy is durable before this function returns, and so before the offset can be committed.
-      await this.producer.send({
-        topic: route.topic,
-        acks: -1,
-        messages: [{ key: message.key, value: message.value, headers: { ...passThrough(message.headers), ...headers } }],
-      });
-      const outcome: Outcome = route.kind === 'retry' ? 'retried' : 'dead_lettered';
-      this.metrics.outcomes.inc({ outcome });
-      options.logger.warn(
-        { topic, partition, offset: message.offset, attempt, to: route.topic, err: error },
-        `${outcome === 'retried' ? 'retrying' : 'dead-lettered'}: ${error.message}`,
-      );
-      options.onOutcome?.(outcome, context, error);
+      if (thrown instanceof AbandonedError) {
+        this.metrics.outcomes.inc({ outcome: 'abandoned' });
+        options.logger.warn(
+          { topic, partition, offset: message.offset, eventId: context.eventId },
+          'shutdown abandoned an in-flight message: its offset is not committed, so it is handled again after restart',
+        );
+        return 'abandoned';
+      }
+      await this.routeToRetryOrDlq(thrown, message, origin, failure?.firstFailureAtMs, context);
+      return 'done';
     }
   }
 
-  private async withDeadline(work: Promise<void>, controller: AbortController): Promise<void> {
+  private async routeToRetryOrDlq(
+    thrown: unknown,
+    message: KafkaMessage,
+    origin: { topic: string; partition: number; offset: string },
+    firstFailureAtMs: number | undefined,
+    context: Omit<HandlerContext, 'signal'>,
+  ): Promise<void> {
+    const { options } = this;
+    const error = toPipelineError(thrown);
+    const route = routeFailure(options.retry, error, context.attempt, this.now());
+    const headers = failureHeaders({
+      originalTopic: origin.topic,
+      originalPartition: origin.partition,
+      originalOffset: origin.offset,
+      attempt: context.attempt,
+      firstFailureAtMs: firstFailureAtMs ?? this.now(),
+      consumerGroup: options.groupId ?? options.service,
+      error: thrown,
+      ...(route.kind === 'retry' ? { dueAtMs: route.dueAtMs } : {}),
+    });
+    // The copy is durable before this function returns, and so before the offset can be committed.
+    await this.producer.send({
+      topic: route.topic,
+      acks: -1,
+      messages: [{ key: message.key, value: message.value, headers: { ...passThrough(message.headers), ...headers } }],
+    });
+    const outcome: Outcome = route.kind === 'retry' ? 'retried' : 'dead_lettered';
+    options.logger.warn(
+      { topic: context.topic, partition: context.partition, offset: context.offset, attempt: context.attempt, to: route.topic, err: error },
+      outcome === 'retried'
+        ? `retrying on ${route.topic}: ${error.message}`
+        : `dead-lettered to ${route.topic} (${route.kind === 'dead-letter' ? route.reason : ''}): ${error.message}. Inspect it with 'pipeline dlq list ${options.service}'`,
+    );
+    await this.report(outcome, context, error);
+  }
+
+  /** Counts the outcome and tells `onOutcome`; a failure to record is logged, never fatal. */
+  private async report(outcome: Outcome, context: Omit<HandlerContext, 'signal'>, error?: PipelineError): Promise<void> {
+    this.metrics.outcomes.inc({ outcome });
+    try {
+      await this.options.onOutcome?.(outcome, context, error);
+    } catch (failure) {
+      this.metrics.outcomeWriteFailures.inc();
+      this.options.logger.warn(
+        { err: failure, outcome, eventId: context.eventId },
+        'could not record an event outcome; the event itself is handled',
+      );
+    }
+  }
+
+  /** Races the handler against its deadline and the shutdown grace. */
+  private async withDeadline<T>(work: Promise<T>, controller: AbortController): Promise<T> {
     const ms = this.options.handlerTimeoutMs ?? 10_000;
     let timer: NodeJS.Timeout | undefined;
+    let onShutdown: (() => void) | undefined;
     try {
-      await Promise.race([
+      return await Promise.race([
         work,
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             controller.abort();
             reject(new HandlerTimeoutError(ms));
           }, ms);
+          onShutdown = () => {
+            controller.abort();
+            reject(new AbandonedError());
+          };
+          if (this.shutdown.signal.aborted) onShutdown();
+          else this.shutdown.signal.addEventListener('abort', onShutdown, { once: true });
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      if (onShutdown) this.shutdown.signal.removeEventListener('abort', onShutdown);
     }
   }
 }
@@ -239,35 +328,4 @@ function passThrough(headers: IHeaders | undefined): IHeaders {
   const kept: IHeaders = {};
   for (const [key, value] of Object.entries(headers ?? {})) if (!key.startsWith('pipeline-') && value !== undefined) kept[key] = value;
   return kept;
-}
-
-/** The runner's series; without a registry they are kept but not exposed. */
-function runnerMetrics(registry: Registry | undefined) {
-  const registers = registry ? [registry] : [];
-  return {
-    outcomes: new Counter({
-      name: 'consumer_events_total',
-      help: 'Events by outcome: processed, retried, dead_lettered',
-      labelNames: ['outcome'],
-      registers,
-    }),
-    duration: new Histogram({
-      name: 'consumer_handle_seconds',
-      help: 'Time to decode and handle one event',
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-      registers,
-    }),
-    age: new Histogram({
-      name: 'consumer_event_age_seconds',
-      help: 'From the change’s commit to its handling (end to end)',
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
-      registers,
-    }),
-    lag: new Gauge({
-      name: 'consumer_offset_lag',
-      help: 'Messages behind the high watermark, per partition',
-      labelNames: ['topic', 'partition'],
-      registers,
-    }),
-  };
 }

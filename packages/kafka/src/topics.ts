@@ -12,6 +12,11 @@ export interface TopicSpec {
 /** Unlimited retention: cdc, retry and dead-letter topics keep their history (ARCHITECTURE.md). */
 export const KEEP_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1' } as const;
 
+/** Topic configs for KAFKA_TOPIC_RETENTION_MS: -1 keeps history forever, anything else ages records out. */
+export function retentionConfig(retentionMs: number): Record<string, string> {
+  return retentionMs === -1 ? { ...KEEP_FOREVER } : { 'retention.ms': String(retentionMs), 'retention.bytes': '-1' };
+}
+
 /**
  * Creates the topics that do not exist yet and waits until every partition has a leader: topic
  * auto-creation on first use is unreliable on KRaft, so the pipeline never depends on it.

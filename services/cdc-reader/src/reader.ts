@@ -1,4 +1,4 @@
-import { ensureTopics, KEEP_FOREVER } from '@pipeline/kafka';
+import { ensureTopics, retentionConfig } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { ensureSchemaTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
@@ -169,7 +169,7 @@ export class CdcReader {
     const admin = options.kafka.admin();
     await admin.connect();
     try {
-      const retention = options.topicRetentionMs === -1 ? KEEP_FOREVER : { 'retention.ms': String(options.topicRetentionMs) };
+      const retention = retentionConfig(options.topicRetentionMs);
       await ensureTopics(admin, [
         ...topics.map((topic) => ({
           topic,
@@ -181,7 +181,7 @@ export class CdcReader {
           topic: options.deadLetterTopic,
           numPartitions: 1,
           replicationFactor: options.topicReplicationFactor,
-          configEntries: KEEP_FOREVER,
+          configEntries: retention,
         },
       ]);
       await ensureSchemaTopic(admin, options.schemaTopic, options.topicReplicationFactor);

@@ -1,5 +1,5 @@
 import { consumerServiceEnvSchema } from '@pipeline/backends';
-import { checkKafkaEnv } from '@pipeline/kafka';
+import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
@@ -13,7 +13,8 @@ export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 })
       .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a UTC time of day as HH:MM, for example 02:00' })
       .default('02:00'),
   })
-  .superRefine(checkKafkaEnv);
+  .superRefine(checkKafkaEnv)
+  .superRefine(checkConsumerEnv);
 
 export type Config = z.output<typeof configSchema>;
 

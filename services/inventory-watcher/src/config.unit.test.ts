@@ -14,4 +14,14 @@ describe('inventory-watcher configuration', () => {
   it('rejects an HTTP port out of range', () => {
     expect(() => loadConfig({ HTTP_PORT: '70000' })).toThrow(/HTTP_PORT: expected a port between 1 and 65535 \(got "70000"\)/);
   });
+
+  it('refuses a handler deadline at or above the session timeout, and a shutdown grace at or above the shutdown deadline', () => {
+    expect(() => loadConfig({ HANDLER_TIMEOUT_MS: '30000' })).toThrow(
+      /HANDLER_TIMEOUT_MS: must be below CONSUMER_SESSION_TIMEOUT_MS \(30000\), or the group takes partitions away/,
+    );
+    expect(() => loadConfig({ SHUTDOWN_GRACE_MS: '20000', SHUTDOWN_TIMEOUT_MS: '15000' })).toThrow(
+      /SHUTDOWN_GRACE_MS: must be below SHUTDOWN_TIMEOUT_MS \(15000\), leaving time to commit offsets and leave the group/,
+    );
+    expect(loadConfig({ HANDLER_TIMEOUT_MS: '2000', CONSUMER_SESSION_TIMEOUT_MS: '6000' })).toMatchObject({ HANDLER_TIMEOUT_MS: 2000 });
+  });
 });

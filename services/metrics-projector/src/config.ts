@@ -1,5 +1,5 @@
 import { consumerServiceEnvSchema } from '@pipeline/backends';
-import { checkKafkaEnv } from '@pipeline/kafka';
+import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
@@ -13,7 +13,8 @@ export const configSchema = consumerServiceEnvSchema({ httpPort: 9104 })
       .regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected lower_snake_case' })
       .default('sales_metrics'),
   })
-  .superRefine(checkKafkaEnv);
+  .superRefine(checkKafkaEnv)
+  .superRefine(checkConsumerEnv);
 
 export type Config = z.output<typeof configSchema>;
 

@@ -1,5 +1,5 @@
 import { consumerServiceEnvSchema } from '@pipeline/backends';
-import { checkKafkaEnv } from '@pipeline/kafka';
+import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
@@ -21,7 +21,8 @@ export const configSchema = consumerServiceEnvSchema({ httpPort: 9102 })
     /** Folder where invoice PDFs are stored. Default ./invoices. */
     INVOICE_STORE_DIR: z.string().min(1).default('./invoices'),
   })
-  .superRefine(checkKafkaEnv);
+  .superRefine(checkKafkaEnv)
+  .superRefine(checkConsumerEnv);
 
 export type Config = z.output<typeof configSchema>;
 

@@ -1,5 +1,5 @@
 import { makeLogger } from '@pipeline/runtime';
-import { bundledSchemas, type Envelope, envelopeSchema, type ParsedSchema, SchemaResolver, SingleObjectDecoder } from '@pipeline/schemas';
+import { bundledSchemas, type Envelope, EnvelopeDecoder, SchemaResolver } from '@pipeline/schemas';
 import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import pg from 'pg';
@@ -132,7 +132,8 @@ export async function waitStreaming(reader: CdcReader, timeoutMs = 30_000): Prom
 
 /**
  * Reads the topics from the beginning until `done` says enough (or the timeout), decoding every
- * record with the bundled schemas and the fixture's schema topic.
+ * record with the bundled schemas and the fixture's schema topic, as a consumer would: every
+ * envelope the reader wrote must pass the contract's validation.
  */
 export async function consume(
   fixture: ReaderFixture,
@@ -143,12 +144,11 @@ export async function consume(
   partialOnTimeout = false,
 ): Promise<Received[]> {
   const resolver = new SchemaResolver({ kafka: fixture.kafka, topic: fixture.schemaTopic, bundled: bundledSchemas() });
-  const decoder = new SingleObjectDecoder(resolver.resolve);
+  const decoder = new EnvelopeDecoder(resolver.resolve);
   const consumer = fixture.kafka.consumer({ groupId: uniqueName('test-consume'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
   const received: Received[] = [];
-  const readers = new Map<string, ParsedSchema>();
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -158,10 +158,14 @@ export async function consume(
       consumer
         .run({
           eachMessage: async ({ topic, partition, message }) => {
-            const subject = topic.slice(topic.indexOf('.') + 1);
-            const reader = readers.get(subject) ?? envelopeSchema(subject);
-            readers.set(subject, reader);
-            const envelope = await decoder.decode<Envelope<Record<string, unknown>>>(message.value, reader);
+            let envelope: Envelope<Record<string, unknown>>;
+            try {
+              ({ envelope } = await decoder.decode(message.value));
+            } catch (error) {
+              clearTimeout(timer);
+              reject(error);
+              return;
+            }
             const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
             received.push({
               topic,

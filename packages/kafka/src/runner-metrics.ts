@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** The consumer runner's series; without a registry they are kept but not exposed. */
+export function runnerMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    outcomes: new Counter({
+      name: 'consumer_events_total',
+      help: 'Events by outcome: processed, skipped (already done), retried, dead_lettered, abandoned (in flight at shutdown)',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'consumer_handle_seconds',
+      help: 'Time to decode and handle one event',
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    age: new Histogram({
+      name: 'consumer_event_age_seconds',
+      help: 'From the change’s commit to its handling (end to end)',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'consumer_offset_lag',
+      help: 'Messages behind the high watermark, per partition',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
+    outcomeWriteFailures: new Counter({
+      name: 'consumer_outcome_write_failures_total',
+      help: 'Outcomes that could not be recorded in event_outcomes (the event itself was handled)',
+      registers,
+    }),
+  };
+}
+
+export type RunnerMetrics = ReturnType<typeof runnerMetrics>;

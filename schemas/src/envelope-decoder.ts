@@ -1,0 +1,54 @@
+import type { ParsedSchema } from './avro';
+import { readSingleObjectHeader, SingleObjectDecoder, type WriterSchemaSource } from './codec';
+import { AVRO_DIR, envelopeSchema, listSubjects } from './files';
+import type { Envelope } from './generated/types';
+import { InvalidEnvelopeError, validateEnvelope } from './validate';
+
+/** A change read from a cdc topic: the table it belongs to and its checked envelope. */
+export interface DecodedChange<Row = Record<string, unknown>> {
+  /** `<schema>.<table>`, from the writer schema's name. */
+  subject: string;
+  envelope: Envelope<Row>;
+}
+
+const ENVELOPE_NAME = /^pipeline\.cdc\.(.+)\.Envelope$/;
+
+/** `pipeline.cdc.public.orders.Envelope` → `public.orders`; undefined for any other schema. */
+export function subjectOfEnvelope(schemaName: string): string | undefined {
+  return ENVELOPE_NAME.exec(schemaName)?.[1];
+}
+
+/** The consumer's own reader schema of every bundled subject (the current envelope). */
+export function bundledReaders(dir: string = AVRO_DIR): Map<string, ParsedSchema> {
+  return new Map(listSubjects(dir).map((subject) => [subject, envelopeSchema(subject, dir)]));
+}
+
+/**
+ * Reads change envelopes as a consumer: resolves the writer schema by fingerprint (bundled, then
+ * `_pipeline.schemas`), reads with this consumer's schema of that table (schema evolution), and
+ * validates the result. Errors carry whether a retry can help: bytes of another shape and invalid
+ * envelopes cannot; an unknown fingerprint can.
+ */
+export class EnvelopeDecoder {
+  private readonly decoder: SingleObjectDecoder;
+
+  constructor(
+    private readonly writers: WriterSchemaSource,
+    private readonly readers: ReadonlyMap<string, ParsedSchema> = bundledReaders(),
+  ) {
+    this.decoder = new SingleObjectDecoder(writers);
+  }
+
+  async decode<Row = Record<string, unknown>>(bytes: Buffer | null | undefined): Promise<DecodedChange<Row>> {
+    const writer = await this.writers(readSingleObjectHeader(bytes).fingerprint);
+    const subject = subjectOfEnvelope(writer.name);
+    if (subject === undefined) {
+      throw new InvalidEnvelopeError('(unknown table)', undefined, [
+        `written with schema ${writer.name} (fingerprint ${writer.fingerprint.hex}), which is not a change envelope`,
+      ]);
+    }
+    // A table this consumer does not bundle is read as it was written.
+    const envelope = await this.decoder.decode<Envelope<Row>>(bytes, this.readers.get(subject) ?? writer);
+    return { subject, envelope: validateEnvelope(envelope, subject) };
+  }
+}
