@@ -1,7 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import {
+  createTestDatabase,
+  sharedStack,
+  type TestDatabase,
+  taskEffects,
+  testKafka,
+  uniqueName,
+  untilTaskEffects,
+} from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 
 const CHILD = join(__dirname, '__tests__', 'runner-child.ts');
@@ -39,17 +47,8 @@ describe('consumer runner killed with SIGKILL', () => {
     });
   }
 
-  const effects = async (service: string) =>
-    (await db.pool.query<{ title: string; n: string }>(`SELECT title, count(*) AS n FROM tasks WHERE type = $1 GROUP BY title`, [service]))
-      .rows;
-
-  async function untilEffects(service: string, count: number, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await effects(service)).length < count) {
-      if (Date.now() > deadline) throw new Error(`only ${(await effects(service)).length} of ${count} effects`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  const effects = (service: string) => taskEffects(db.pool, service);
+  const untilEffects = (service: string, count: number) => untilTaskEffects(db.pool, service, count);
 
   it.each(['idempotent', 'projection'])(
     'in the middle of a batch (%s handler)',

@@ -28,6 +28,11 @@ export function runnerMetrics(registry: Registry | undefined) {
       labelNames: ['topic', 'partition'],
       registers,
     }),
+    pausedPartitions: new Gauge({
+      name: 'consumer_retry_paused_partitions',
+      help: 'Retry-topic partitions paused until their next message is due',
+      registers,
+    }),
     outcomeWriteFailures: new Counter({
       name: 'consumer_outcome_write_failures_total',
       help: 'Outcomes that could not be recorded in event_outcomes (the event itself was handled)',

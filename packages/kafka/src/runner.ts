@@ -167,6 +167,7 @@ export class ConsumerRunner<E> {
     this.stopping ??= (async () => {
       for (const timer of this.timers) clearTimeout(timer);
       this.timers.clear();
+      this.metrics.pausedPartitions.set(0);
       const abandon = setTimeout(() => this.shutdown.abort(), graceMs);
       try {
         // kafkajs waits for the batches in progress, commits resolved offsets and leaves the group.
@@ -204,8 +205,10 @@ export class ConsumerRunner<E> {
   private pauseUntilDue(topic: string, partition: number, waitMs: number): void {
     const target = [{ topic, partitions: [partition] }];
     this.retries.pause(target);
+    this.metrics.pausedPartitions.inc();
     const timer = setTimeout(() => {
       this.timers.delete(timer);
+      this.metrics.pausedPartitions.dec();
       this.retries.resume(target);
     }, waitMs);
     this.timers.add(timer);
