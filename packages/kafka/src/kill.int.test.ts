@@ -1,6 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import {
   createTestDatabase,
   sharedStack,
@@ -79,6 +81,58 @@ describe('consumer runner killed with SIGKILL', () => {
     },
     180_000,
   );
+
+  it('with an external effect through the ledger: every effect performed, none performed again once recorded', async () => {
+    const service = uniqueName('test-kill-ledger');
+    const log = join(mkdtempSync(join(tmpdir(), 'ledger-')), 'effects.log');
+    writeFileSync(log, '');
+    const topic = await source(Array.from({ length: COUNT }, (_, i) => ({ id: `e${i}` })));
+    const env = { SERVICE: service, TOPIC: topic, MODE: 'ledger', HANDLE_MS: '5', EFFECT_LOG: log };
+    const recorded = async () =>
+      Number(
+        (
+          await db.pool.query<{ n: string }>(
+            `SELECT count(*) AS n FROM effects_ledger WHERE effect = 'send' AND status = 'recorded' AND effect_key LIKE $1`,
+            [`${service}:%`],
+          )
+        ).rows[0]?.n,
+      );
+    for (let round = 0; round < 3; round++) {
+      const child = start(env);
+      const before = await recorded();
+      const deadline = Date.now() + 30_000;
+      while ((await recorded()) < Math.min(COUNT, before + 60) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      child.kill('SIGKILL');
+      await once(child, 'exit');
+    }
+    const last = start(env);
+    try {
+      const deadline = Date.now() + 60_000;
+      while ((await recorded()) < COUNT && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      last.kill('SIGTERM');
+      await once(last, 'exit');
+    }
+    expect(await recorded()).toBe(COUNT);
+    const lines = readFileSync(log, 'utf8').trim().split('\n');
+    rmSync(dirname(log), { recursive: true, force: true });
+    const performed = new Map<string, number>();
+    const recordedAt = new Map<string, number>();
+    const again: string[] = [];
+    lines.forEach((line, at) => {
+      const [what, id = ''] = line.split(' ');
+      if (what === 'perform') {
+        if (recordedAt.has(id)) again.push(id);
+        performed.set(id, (performed.get(id) ?? 0) + 1);
+      } else recordedAt.set(id, at);
+    });
+    expect(again).toEqual([]);
+    expect(performed.size).toBe(COUNT);
+    // A second perform happens only for a claim a kill left unrecorded: at most one per partition per kill.
+    const twice = [...performed.values()].filter((n) => n > 1).length;
+    process.stdout.write(`ledger kill test: ${lines.length} log lines, ${twice} effects performed twice after 3 kills\n`);
+    expect(twice).toBeLessThanOrEqual(3 * 3);
+  }, 180_000);
 
   it('between producing a retry copy and committing the original: the event is still applied once', async () => {
     const service = uniqueName('test-kill-retry');

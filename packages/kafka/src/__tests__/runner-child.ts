@@ -1,10 +1,13 @@
 /**
  * A consumer service in miniature, run as a child process by the kill tests: JSON events, effects
- * through processOnce (and, for `projection` mode, applyWithCheckpoint). Settings come from
+ * through processOnce (for `projection` mode, applyWithCheckpoint; for `ledger` mode, an external
+ * effect through performEffect that appends `perform <id>` to EFFECT_LOG, and `recorded <id>` once
+ * the ledger holds it). Settings come from
  * the environment; KILL_AFTER_RETRY_COPY=1 makes it kill itself right after a retry copy is
  * durable and before the original's offset can be committed.
  */
-import { applyWithCheckpoint, makePool, processOnce } from '@pipeline/db';
+import { appendFileSync } from 'node:fs';
+import { applyWithCheckpoint, makePool, performEffect, processOnce } from '@pipeline/db';
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger, PipelineError } from '@pipeline/runtime';
 import { logLevel } from 'kafkajs';
@@ -32,7 +35,14 @@ const runner = new ConsumerRunner<{ id: string; fail?: boolean }>({
   handle: async (event, context) => {
     if (event.fail && context.attempt === 1) throw new PipelineError('first attempt fails', { code: 'ONCE', retriable: true });
     await new Promise((resolve) => setTimeout(resolve, Number(env.HANDLE_MS ?? 2)));
-    if (env.MODE === 'projection' && context.attempt === 1) {
+    if (env.MODE === 'ledger') {
+      const log = env.EFFECT_LOG as string;
+      const done = await performEffect(pool, { key: `${service}:${event.id}`, effect: 'send', policy: 'retry' }, async () => {
+        appendFileSync(log, `perform ${event.id}\n`);
+        return { providerRef: `ref-${event.id}` };
+      });
+      if (done.status === 'performed') appendFileSync(log, `recorded ${event.id}\n`);
+    } else if (env.MODE === 'projection' && context.attempt === 1) {
       await applyWithCheckpoint(
         pool,
         { projection: service, topic: context.topic, partition: context.partition, offset: context.offset },
