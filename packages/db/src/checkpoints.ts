@@ -7,6 +7,11 @@ export interface CheckpointPosition {
   topic: string;
   partition: number;
   offset: string;
+  /**
+   * The event's id. Copies on retry and redrive topics sit outside the source topic's checkpoints
+   * (and a copy may be made twice), so the id is recorded too and an event seen before is skipped.
+   */
+  eventId?: string;
 }
 
 /** The handler ran past its deadline: nothing it did is committed, and a retry may help. */
@@ -20,7 +25,8 @@ export class DeadlineExceededError extends PipelineError {
 /**
  * Applies a projection's read-model change and stores its Kafka position in the same
  * transaction; a message at or below the stored offset is skipped, whatever offsets Kafka has
- * committed. A handler whose deadline passed (`signal` aborted) never commits.
+ * committed, and so is an event id already applied (given `eventId`). A handler whose deadline
+ * passed (`signal` aborted) never commits.
  */
 export async function applyWithCheckpoint(
   pool: Pool,
@@ -36,7 +42,15 @@ export async function applyWithCheckpoint(
     );
     const stored = rows[0]?.offset;
     if (stored !== undefined && BigInt(stored) >= BigInt(position.offset)) return 'skipped';
-    await apply(client);
+    let seen = false;
+    if (position.eventId !== undefined) {
+      const { rowCount } = await client.query(
+        'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT (consumer, event_id) DO NOTHING',
+        [position.projection, position.eventId],
+      );
+      seen = rowCount === 0;
+    }
+    if (!seen) await apply(client);
     await client.query(
       `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset") VALUES ($1, $2, $3, $4)
        ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = now()`,
@@ -44,7 +58,8 @@ export async function applyWithCheckpoint(
     );
     if (signal?.aborted)
       throw new DeadlineExceededError(`projection ${position.projection} at ${position.topic}/${position.partition}@${position.offset}`);
-    return 'applied';
+    // An event seen before still moves the checkpoint past this copy.
+    return seen ? 'skipped' : 'applied';
   });
 }
 

@@ -162,6 +162,26 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
     });
   });
 
+  describe('applyWithCheckpoint with event ids (retry and redrive copies)', () => {
+    it('skips an event already applied from another topic, and a second copy of a retry', async () => {
+      const bumps: string[] = [];
+      const apply = (id: string) => async () => {
+        bumps.push(id);
+      };
+      const source = { projection: 'metrics', topic: 'cdc.public.opportunities', partition: 0 };
+      const retry = { projection: 'metrics', topic: 'metrics.retry.1', partition: 2 };
+      expect(await applyWithCheckpoint(db.pool, { ...source, offset: '5', eventId: 'ev-a' }, apply('a'))).toBe('applied');
+      // ev-b failed at offset 6 and went to the retry topic, where it was copied twice.
+      expect(await applyWithCheckpoint(db.pool, { ...source, offset: '7', eventId: 'ev-c' }, apply('c'))).toBe('applied');
+      expect(await applyWithCheckpoint(db.pool, { ...retry, offset: '0', eventId: 'ev-b' }, apply('b'))).toBe('applied');
+      expect(await applyWithCheckpoint(db.pool, { ...retry, offset: '1', eventId: 'ev-b' }, apply('b'))).toBe('skipped');
+      // A redrive of an event that was applied after all.
+      expect(await applyWithCheckpoint(db.pool, { ...retry, offset: '2', eventId: 'ev-a' }, apply('a'))).toBe('skipped');
+      expect(bumps).toEqual(['a', 'c', 'b']);
+      expect(await readCheckpoints(db.pool, 'metrics', 'metrics.retry.1')).toEqual(new Map([[2, '2']]));
+    });
+  });
+
   describe('event outcomes', () => {
     it('records each outcome of an event and reads its trail back in order', async () => {
       const base = { service: 'order-processor', eventId: 'sys:0/1:0', topic: 'cdc.public.orders', partition: 1, offset: '7' };
