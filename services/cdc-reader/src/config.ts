@@ -37,6 +37,10 @@ export const configSchema = serviceEnvSchema({ httpPort: 9101 })
     CDC_DLQ_TOPIC: z.string().min(1).default('_pipeline.cdc.dlq'),
     /** Longest wait between reconnection attempts, ms (backoff starts at 250). Default 10000. */
     CDC_RECONNECT_MAX_DELAY_MS: envFields.positiveInt(10_000),
+    /** initial: a newly created slot first emits every existing row (op r); never: only changes from then on. Default initial. */
+    CDC_SNAPSHOT_MODE: z.enum(['initial', 'never'], { error: 'expected initial or never' }).default('initial'),
+    /** Rows per page of the initial snapshot (keyset paging on the primary key). Default 2000. */
+    CDC_SNAPSHOT_PAGE_ROWS: envFields.positiveInt(2_000),
     /** How often slot lag and retained WAL are read for /metrics, ms. Default 10000. */
     CDC_SLOT_LAG_POLL_MS: envFields.positiveInt(10_000),
   })

@@ -35,4 +35,10 @@ describe('cdc-reader configuration', () => {
       ]);
     }
   });
+
+  it('takes an initial snapshot unless told never, and refuses anything else', () => {
+    expect(loadConfig({})).toMatchObject({ CDC_SNAPSHOT_MODE: 'initial', CDC_SNAPSHOT_PAGE_ROWS: 2000 });
+    expect(loadConfig({ CDC_SNAPSHOT_MODE: 'never' })).toMatchObject({ CDC_SNAPSHOT_MODE: 'never' });
+    expect(() => loadConfig({ CDC_SNAPSHOT_MODE: 'always' })).toThrow(/CDC_SNAPSHOT_MODE: expected initial or never \(got "always"\)/);
+  });
 });

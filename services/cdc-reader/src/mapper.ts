@@ -135,3 +135,44 @@ export function mapTruncate(rel: RelationInfo, tx: TxContext, partitions: number
     envelope: envelope(rel, tx, 't', null, null, [], eventId(tx, ordinal, `:p${partition}`)),
   }));
 }
+
+/** Where snapshot rows come from: the slot's consistent point, as of which the tables were read. */
+export interface SnapshotContext {
+  db: string;
+  systemId: string;
+  consistentPoint: string;
+  /** When the snapshot was taken (RFC 3339, microseconds): the rows' commitTs. */
+  snapshotTs: string;
+  nowMs: number;
+}
+
+/**
+ * A row read by the initial snapshot: `op=r`, a keyed upsert of the current row. Its id is the
+ * consistent point, the table and the key (the contract), so a re-read of one snapshot repeats it.
+ */
+export function mapSnapshotRead(rel: RelationInfo, snapshot: SnapshotContext, tuple: Tuple): OutEvent {
+  const unavailable: string[] = [];
+  const after = buildRow(rel, tuple, 'after', unavailable);
+  const key = keyOf(rel, tuple);
+  return {
+    topic: rel.topic,
+    key,
+    envelope: {
+      op: 'r',
+      before: null,
+      after,
+      source: {
+        db: snapshot.db,
+        schema: rel.schema,
+        table: rel.table,
+        lsn: snapshot.consistentPoint,
+        txId: 0,
+        commitTs: snapshot.snapshotTs,
+        snapshot: true,
+      },
+      eventId: `${snapshot.systemId}:${snapshot.consistentPoint}:r:${rel.subject}:${key}`,
+      unavailable,
+      tsMs: snapshot.nowMs,
+    },
+  };
+}

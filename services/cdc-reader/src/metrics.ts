@@ -15,6 +15,13 @@ export function makeReaderMetrics(registry: Registry) {
       help: 'Transactions whose events Kafka acknowledged and the slot confirmed',
       registers,
     }),
+    snapshotRows: new Counter({
+      name: 'cdc_snapshot_rows_total',
+      help: 'Rows the initial snapshot read and Kafka acknowledged, by table',
+      labelNames: ['table'],
+      registers,
+    }),
+    snapshotRunning: new Gauge({ name: 'cdc_snapshot_running', help: '1 while the initial snapshot runs', registers }),
     bytes: new Counter({ name: 'cdc_produced_bytes_total', help: 'Bytes of event values Kafka acknowledged', registers }),
     commitToAck: new Histogram({
       name: 'cdc_commit_to_ack_seconds',

@@ -9,6 +9,7 @@ import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
 import { HEARTBEAT_PREFIX, ReplicationSession } from './session';
 import { FatalReaderError, prepareSlot, recordConfirmed } from './slot';
+import { runSnapshot } from './snapshot';
 
 export interface CdcReaderOptions {
   /** Pool as the reader role: catalog queries, state table, heartbeats. */
@@ -34,6 +35,10 @@ export interface CdcReaderOptions {
   /** Longest wait between reconnection attempts, ms. */
   reconnectMaxDelayMs: number;
   slotLagPollMs: number;
+  /** `initial`: a newly created slot first emits the existing rows (op r); `never`: changes only. */
+  snapshotMode: 'initial' | 'never';
+  /** Rows per page of the initial snapshot. */
+  snapshotPageRows: number;
   /** A condition that needs a person (a vanished or lost slot): the process should stop. */
   onFatal: (error: Error) => void;
 }
@@ -122,10 +127,39 @@ export class CdcReader {
   private async runSession(): Promise<void> {
     const { options } = this;
     this.identity ??= await systemIdentifier(options.pool);
-    const slot = await prepareSlot(options.pool, { slot: options.slot, publication: options.publication, ...this.identity });
+    const slot = await prepareSlot(options.pool, {
+      slot: options.slot,
+      publication: options.publication,
+      ...this.identity,
+      snapshot: options.snapshotMode,
+      connection: options.connection,
+      logger: options.logger,
+    });
     if (slot.created)
       options.logger.info({ slot: options.slot, consistentPoint: slot.confirmedFlushLsn }, `created replication slot ${options.slot}`);
     await this.ensureTopics();
+    if (slot.exported) {
+      try {
+        await runSnapshot(
+          {
+            pool: options.pool,
+            kafka: options.kafka,
+            logger: options.logger,
+            metrics: options.metrics,
+            slot: options.slot,
+            tables: await publishedTables(options.pool, options.publication),
+            topicPrefix: options.topicPrefix,
+            schemaTopic: options.schemaTopic,
+            writers: this.writers,
+            ...this.identity,
+            pageRows: options.snapshotPageRows,
+          },
+          slot.exported,
+        );
+      } finally {
+        await slot.exported.close();
+      }
+    }
     const relations = new RelationRegistry({
       db: options.pool,
       topicPrefix: options.topicPrefix,

@@ -26,6 +26,8 @@ export async function start({ config, logger, registry }: ServiceContext<Config>
     lingerMs: config.CDC_LINGER_MS,
     reconnectMaxDelayMs: config.CDC_RECONNECT_MAX_DELAY_MS,
     slotLagPollMs: config.CDC_SLOT_LAG_POLL_MS,
+    snapshotMode: config.CDC_SNAPSHOT_MODE,
+    snapshotPageRows: config.CDC_SNAPSHOT_PAGE_ROWS,
     onFatal: () => {
       // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
       process.exitCode = 1;

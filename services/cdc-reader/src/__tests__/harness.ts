@@ -57,6 +57,8 @@ export function testReaderOptions(base: { pool: pg.Pool; readerUrl: string; kafk
     lingerMs: 5,
     reconnectMaxDelayMs: 1_000,
     slotLagPollMs: 60_000,
+    snapshotMode: 'initial',
+    snapshotPageRows: 500,
     onFatal: (error) => {
       throw error;
     },

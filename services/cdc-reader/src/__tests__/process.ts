@@ -9,7 +9,7 @@ export const READER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
 export async function startReaderProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [READER_ENTRY], {
     env: { PATH: process.env.PATH ?? '', ...env, HTTP_PORT: String(port) },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 30_000;
   for (;;) {

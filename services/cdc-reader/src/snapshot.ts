@@ -1,0 +1,164 @@
+import type { Logger } from '@pipeline/runtime';
+import { encodeSingleObject, type ParsedSchema, readRowSchema, SchemaPublisher } from '@pipeline/schemas';
+import { type Kafka, type Message, Partitioners } from 'kafkajs';
+import type pg from 'pg';
+import { type PublishedTable, primaryKeyColumns } from './catalog';
+import { fieldKinds } from './columns';
+import type { ExportedSlot } from './exported-slot';
+import { mapSnapshotRead, type SnapshotContext } from './mapper';
+import type { ReaderMetrics } from './metrics';
+import type { RelationInfo } from './relation';
+import { traceIdOf, traceparent } from './session';
+
+export interface SnapshotOptions {
+  pool: pg.Pool;
+  kafka: Kafka;
+  logger: Logger;
+  metrics: ReaderMetrics;
+  slot: string;
+  tables: readonly PublishedTable[];
+  topicPrefix: string;
+  schemaTopic: string;
+  writers: ReadonlyMap<string, ParsedSchema>;
+  systemId: string;
+  database: string;
+  /** Rows read and produced per page (keyset paging on the primary key). */
+  pageRows: number;
+}
+
+/** Values as PostgreSQL's text output, exactly as pgoutput sends them: no parsing by `pg`. */
+const RAW_TEXT = { getTypeParser: () => (value: string) => value };
+
+const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
+
+/**
+ * The initial snapshot: every row of the captured tables as `op=r`, read inside the slot's
+ * exported snapshot (the database exactly as of the consistent point) in keyset-paged batches,
+ * each page acknowledged by Kafka before the next. Progress is recorded per table in
+ * `cdc_reader.snapshot_progress`; the exported snapshot dies with its connection, so a reader that
+ * dies mid-snapshot starts over with a new slot (see prepareSlot).
+ */
+export async function runSnapshot(options: SnapshotOptions, exported: ExportedSlot): Promise<number> {
+  const { pool, logger, metrics, slot } = options;
+  const started = Date.now();
+  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  const client = await pool.connect();
+  let total = 0;
+  metrics.snapshotRunning.set(1);
+  try {
+    const publisher = new SchemaPublisher(producer, options.schemaTopic);
+    for (const writer of new Set(options.writers.values())) await publisher.publish(writer);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT '${exported.snapshotName.replaceAll("'", "''")}'`);
+    await client.query(`SET LOCAL DateStyle = 'ISO'; SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3`);
+    const { rows: now } = await client.query<{ ts: string }>(
+      `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ts`,
+    );
+    const context: SnapshotContext = {
+      db: options.database,
+      systemId: options.systemId,
+      consistentPoint: exported.consistentPoint,
+      snapshotTs: now[0]?.ts ?? new Date().toISOString(),
+      nowMs: Date.now(),
+    };
+    const traceId = traceIdOf(options.systemId, `snapshot:${exported.consistentPoint}`);
+    for (const table of options.tables) {
+      const rel = await relationOf(client, table, options);
+      await pool.query(
+        `INSERT INTO cdc_reader.snapshot_progress (slot_name, table_name) VALUES ($1, $2)
+         ON CONFLICT (slot_name, table_name) DO NOTHING`,
+        [slot, rel.subject],
+      );
+      if (rel.primaryKey.length === 0) {
+        throw new Error(`${rel.subject} has no primary key: the snapshot pages by primary key; add one to snapshot it`);
+      }
+      const columns = rel.columns.map((c) => quote(c.name)).join(', ');
+      const key = rel.primaryKey.map(quote).join(', ');
+      let last: (string | null)[] | undefined;
+      let rowsOfTable = 0;
+      logger.info({ slot, table: rel.subject, consistentPoint: exported.consistentPoint }, `snapshot of ${rel.subject} started`);
+      for (;;) {
+        const where = last ? `WHERE (${key}) > (${last.map((_, i) => `$${i + 1}`).join(', ')})` : '';
+        const { rows } = await client.query<Record<string, string | null>>({
+          text: `SELECT ${columns} FROM ${quote(rel.schema)}.${quote(rel.table)} ${where} ORDER BY ${key} LIMIT ${options.pageRows}`,
+          values: last ?? [],
+          types: RAW_TEXT,
+        });
+        if (rows.length === 0) break;
+        context.nowMs = Date.now();
+        const messages: Message[] = rows.map((row) => {
+          const event = mapSnapshotRead(rel, context, row);
+          return {
+            key: event.key,
+            value: encodeSingleObject(rel.writer, event.envelope),
+            headers: {
+              'event-id': event.envelope.eventId,
+              'schema-fingerprint': rel.writer.fingerprint.hex,
+              traceparent: traceparent(traceId, event.envelope.eventId),
+            },
+          };
+        });
+        await producer.send({ topic: rel.topic, acks: -1, messages });
+        const lastRow = rows[rows.length - 1] as Record<string, string | null>;
+        last = rel.primaryKey.map((column) => lastRow[column] ?? null);
+        rowsOfTable += rows.length;
+        total += rows.length;
+        metrics.snapshotRows.inc({ table: rel.subject }, rows.length);
+        await pool.query(
+          `UPDATE cdc_reader.snapshot_progress SET last_key = $3, rows_emitted = $4, updated_at = now()
+            WHERE slot_name = $1 AND table_name = $2`,
+          [slot, rel.subject, JSON.stringify(last), rowsOfTable],
+        );
+        if (rows.length < options.pageRows) break;
+      }
+      await pool.query(
+        `UPDATE cdc_reader.snapshot_progress SET done = true, rows_emitted = $3, updated_at = now() WHERE slot_name = $1 AND table_name = $2`,
+        [slot, rel.subject, rowsOfTable],
+      );
+      logger.info({ slot, table: rel.subject, rows: rowsOfTable }, `snapshot of ${rel.subject} done: ${rowsOfTable} rows`);
+    }
+    await client.query('COMMIT');
+    logger.info(
+      { slot, rows: total, seconds: (Date.now() - started) / 1000 },
+      `initial snapshot done: ${total} rows; streaming from ${exported.consistentPoint}`,
+    );
+    return total;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    metrics.snapshotRunning.set(0);
+    client.release();
+    await producer.disconnect();
+  }
+}
+
+/** A captured table as the mapper needs it, from the catalog (the stream gets the same from relation messages). */
+async function relationOf(client: pg.PoolClient, table: PublishedTable, options: SnapshotOptions): Promise<RelationInfo> {
+  const subject = `${table.schema}.${table.table}`;
+  const writer = options.writers.get(subject);
+  if (!writer) throw new Error(`${subject} is in the publication but has no schema (schemas/avro/rows/${subject}.avsc): add one`);
+  const { rows } = await client.query<{ name: string; type_oid: number }>(
+    `SELECT attname AS name, atttypid::int AS type_oid FROM pg_attribute
+      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+    [table.oid],
+  );
+  const fields = fieldKinds(readRowSchema(subject).fields);
+  const known = new Set(fields.map((f) => f.name));
+  return {
+    oid: table.oid,
+    schema: table.schema,
+    table: table.table,
+    subject,
+    topic: `${options.topicPrefix}.${subject}`,
+    columns: rows.map((r) => ({ name: r.name, typeOid: r.type_oid })),
+    columnTypes: new Map(rows.map((r) => [r.name, r.type_oid])),
+    replicaIdentity: 'default',
+    primaryKey: await primaryKeyColumns(client, table.oid),
+    identityKey: [],
+    fields,
+    writer,
+    unknownColumns: rows.map((r) => r.name).filter((name) => !known.has(name)),
+  };
+}
