@@ -46,7 +46,7 @@ describe('cdc-reader start and stop', () => {
     expect(new Set(received.map((r) => r.envelope.eventId)).size).toBe(2010);
   }, 120_000);
 
-  it('stops with a message when a slot it used has vanished: changes may have been missed', async () => {
+  it('stops with a message when a slot it used has vanished; with the override, a new slot and snapshot replace it', async () => {
     const fatal: Error[] = [];
     const options: CdcReaderOptions = fixture.options({ onFatal: (error) => fatal.push(error) });
     const reader = new CdcReader(options);
@@ -75,8 +75,24 @@ describe('cdc-reader start and stop', () => {
         `^replication slot ${fixture.slot}, used by this reader since .*, no longer exists: changes committed after \\S+ may have been missed`,
       ),
     );
+    expect(fatal[0]?.message).toContain('restart the reader with CDC_ALLOW_NEW_SNAPSHOT=true');
     // It did not quietly create a new slot past the gap.
     const { rows } = await fixture.db.pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [fixture.slot]);
     expect(rows).toHaveLength(0);
+
+    // A change made in the gap; then the operator allows a new snapshot, which carries it.
+    await fixture.db.pool.query(`INSERT INTO suppliers (name) VALUES ('written while the slot was gone')`);
+    const replaced = new CdcReader(fixture.options({ allowNewSnapshot: true, onFatal: (error) => fatal.push(error) }));
+    replaced.start();
+    await waitStreaming(replaced);
+    await fixture.db.pool.query(`INSERT INTO suppliers (name) VALUES ('written after the new snapshot')`);
+    const received = await consume(fixture, [fixture.topic('suppliers')], (r) =>
+      r.some((e) => e.envelope.after?.name === 'written after the new snapshot'),
+    );
+    await replaced.stop();
+    expect(fatal).toHaveLength(1);
+    const gap = received.filter((r) => r.envelope.after?.name === 'written while the slot was gone');
+    expect(gap.map((r) => r.envelope.op)).toEqual(['r']);
+    expect(received.find((r) => r.envelope.after?.name === 'written after the new snapshot')?.envelope.op).toBe('c');
   }, 60_000);
 });

@@ -39,6 +39,8 @@ export interface CdcReaderOptions {
   snapshotMode: 'initial' | 'never';
   /** Rows per page of the initial snapshot. */
   snapshotPageRows: number;
+  /** Replace a vanished or lost slot with a new one and a new snapshot, instead of stopping. */
+  allowNewSnapshot: boolean;
   /** A condition that needs a person (a vanished or lost slot): the process should stop. */
   onFatal: (error: Error) => void;
 }
@@ -132,6 +134,7 @@ export class CdcReader {
       publication: options.publication,
       ...this.identity,
       snapshot: options.snapshotMode,
+      allowNewSnapshot: options.allowNewSnapshot,
       connection: options.connection,
       logger: options.logger,
     });

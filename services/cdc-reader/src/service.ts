@@ -28,6 +28,7 @@ export async function start({ config, logger, registry }: ServiceContext<Config>
     slotLagPollMs: config.CDC_SLOT_LAG_POLL_MS,
     snapshotMode: config.CDC_SNAPSHOT_MODE,
     snapshotPageRows: config.CDC_SNAPSHOT_PAGE_ROWS,
+    allowNewSnapshot: config.CDC_ALLOW_NEW_SNAPSHOT,
     onFatal: () => {
       // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
       process.exitCode = 1;

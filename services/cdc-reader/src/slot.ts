@@ -19,6 +19,11 @@ export interface SlotOptions {
   database: string;
   /** `initial`: a new slot exports a snapshot and the existing rows are read; `never`: only changes from now on. */
   snapshot: 'initial' | 'never';
+  /**
+   * The operator allows a new slot and snapshot in place of one that vanished or lost WAL
+   * (CDC_ALLOW_NEW_SNAPSHOT): the gap is logged, and the new snapshot re-reads every row.
+   */
+  allowNewSnapshot: boolean;
   /** Replication connection settings (a slot with an exported snapshot is created on one). */
   connection: pg.ClientConfig;
   logger: Logger;
@@ -29,6 +34,18 @@ export interface PreparedSlot {
   confirmedFlushLsn: string;
   /** Set when the slot was just created with a snapshot to read before streaming; close it after. */
   exported?: ExportedSlot;
+}
+
+/** The operator's override: forget a slot that missed changes (saying so) so a new one and a new snapshot replace it. */
+async function replaceSlot(db: Queryable, options: SlotOptions, why: string, slotExists: boolean): Promise<void> {
+  options.logger.warn(
+    { slot: options.slot },
+    `replication slot ${options.slot} is replaced because ${why}: changes may have been missed, so CDC_ALLOW_NEW_SNAPSHOT ` +
+      'takes a new snapshot; consumers receive every row again as op r',
+  );
+  if (slotExists) await db.query('SELECT pg_drop_replication_slot($1)', [options.slot]);
+  await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [options.slot]);
+  await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [options.slot]);
 }
 
 /** Drops a slot whose creation or initial snapshot did not finish, and forgets it, so it is made again. */
@@ -90,10 +107,14 @@ export async function prepareSlot(db: Queryable, options: SlotOptions): Promise<
         `replication slot ${slot} belongs to database ${state.database}, not ${options.database}: choose another CDC_SLOT_NAME`,
       );
     }
+    if (state.walStatus === 'lost' && options.allowNewSnapshot) {
+      await replaceSlot(db, options, 'its WAL was removed (wal_status lost)', true);
+      return createSlot(db, { ...options, snapshot: 'initial' });
+    }
     if (state.walStatus === 'lost') {
       throw new FatalReaderError(
         `replication slot ${slot} is lost: PostgreSQL removed WAL it still needed (max_slot_wal_keep_size), so changes were missed. ` +
-          'Drop the slot and start again with a new snapshot; nothing is streamed until then',
+          'To take a new snapshot in its place, restart the reader with CDC_ALLOW_NEW_SNAPSHOT=true; nothing is streamed until then',
       );
     }
     // A slot made elsewhere is adopted as it stands (its position is its consistent point).
@@ -105,11 +126,15 @@ export async function prepareSlot(db: Queryable, options: SlotOptions): Promise<
     );
     return { created: false, confirmedFlushLsn: state.confirmedFlushLsn ?? '0/0' };
   }
+  if (used && options.allowNewSnapshot) {
+    await replaceSlot(db, options, `it vanished (last confirmed ${used.last_confirmed_lsn ?? 'unknown'})`, false);
+    return createSlot(db, { ...options, snapshot: 'initial' });
+  }
   if (used) {
     throw new FatalReaderError(
       `replication slot ${slot}, used by this reader since ${used.created_at.toISOString()}, no longer exists: changes committed after ` +
-        `${used.last_confirmed_lsn ?? 'its last confirmed position'} may have been missed. Recreate it with a new snapshot ` +
-        '(the snapshot arrives with cdc-reader part 2); nothing is streamed until then',
+        `${used.last_confirmed_lsn ?? 'its last confirmed position'} may have been missed. To take a new snapshot in its place ` +
+        '(every row again as op r), restart the reader with CDC_ALLOW_NEW_SNAPSHOT=true; nothing is streamed until then',
     );
   }
   return createSlot(db, options);

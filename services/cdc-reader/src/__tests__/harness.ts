@@ -59,6 +59,7 @@ export function testReaderOptions(base: { pool: pg.Pool; readerUrl: string; kafk
     slotLagPollMs: 60_000,
     snapshotMode: 'initial',
     snapshotPageRows: 500,
+    allowNewSnapshot: false,
     onFatal: (error) => {
       throw error;
     },
