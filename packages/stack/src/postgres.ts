@@ -18,7 +18,11 @@ export const POSTGRES_SETTINGS: Record<string, string> = {
   max_replication_slots: '32',
   max_wal_senders: '32',
   max_slot_wal_keep_size: '4GB',
-  wal_sender_timeout: '60s',
+  // A dead reader's walsender and leader-lock session end within these bounds, so a standby can take over.
+  wal_sender_timeout: '30s',
+  tcp_keepalives_idle: '10',
+  tcp_keepalives_interval: '5',
+  tcp_keepalives_count: '3',
   max_connections: '200',
   shared_buffers: '256MB',
   log_min_messages: 'warning',

@@ -14,10 +14,12 @@ export interface TestChild {
 
 /** Runs a TypeScript file through tsx (test children are not compiled); stderr goes to the test's. */
 export function spawnTs(file: string, env: Record<string, string>): TestChild {
-  const child = spawn(process.execPath, ['--require', 'tsx/cjs', file], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  return spawnNode(['--require', 'tsx/cjs', file], { ...process.env, ...env } as Record<string, string>);
+}
+
+/** Runs node with `args` (for example a service's dist/main.js) and exactly `env`; stdout is collected line by line. */
+export function spawnNode(args: string[], env: Record<string, string>): TestChild {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {

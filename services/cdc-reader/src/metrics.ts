@@ -51,6 +51,7 @@ export function makeReaderMetrics(registry: Registry) {
     }),
     slotActive: new Gauge({ name: 'cdc_slot_active', help: '1 when a walsender streams from the slot', registers }),
     streaming: new Gauge({ name: 'cdc_streaming', help: '1 while a replication session streams', registers }),
+    leader: new Gauge({ name: 'cdc_leader', help: '1 while this reader holds its slot’s leader lock; 0 for a standby', registers }),
     reconnects: new Counter({
       name: 'cdc_reconnects_total',
       help: 'Replication sessions restarted after a failure',

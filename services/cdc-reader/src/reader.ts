@@ -3,7 +3,8 @@ import type { Logger } from '@pipeline/runtime';
 import { ensureSchemaTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
-import { publishedTables, slotLag, systemIdentifier } from './catalog';
+import { publishedTables, slotLag, slotState, systemIdentifier } from './catalog';
+import { LeaderLock } from './leader';
 import { formatLsn, parseLsn } from './lsn';
 import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
@@ -41,6 +42,8 @@ export interface CdcReaderOptions {
   snapshotPageRows: number;
   /** Replace a vanished or lost slot with a new one and a new snapshot, instead of stopping. */
   allowNewSnapshot: boolean;
+  /** How often a standby tries for the leader lock, and the leader checks its lock session, ms. */
+  standbyPollMs: number;
   /** A condition that needs a person (a vanished or lost slot): the process should stop. */
   onFatal: (error: Error) => void;
 }
@@ -65,8 +68,66 @@ export class CdcReader {
   private identity: { systemId: string; database: string } | undefined;
   private lastRecorded = 0;
 
+  private readonly lock: LeaderLock;
+  /** Set when the leader lock was lost: the next try for it waits a little first. */
+  private demoted = false;
+
   constructor(private readonly options: CdcReaderOptions) {
     for (const subject of listSubjects()) this.writers.set(subject, envelopeSchema(subject));
+    this.lock = new LeaderLock({
+      connection: options.connection,
+      slot: options.slot,
+      logger: options.logger,
+      pollMs: options.standbyPollMs,
+      onLost: (reason) => this.lostLeadership(reason),
+    });
+  }
+
+  /** True while this reader holds the slot's leader lock. */
+  get isLeader(): boolean {
+    return this.lock.held;
+  }
+
+  /** The lock's session ended: stop producing now; the loop then waits as a standby. */
+  private lostLeadership(reason: string): void {
+    const { options } = this;
+    options.metrics.leader.set(0);
+    this.demoted = true;
+    options.logger.error(
+      { slot: options.slot, reason },
+      `lost the leader lock of slot ${options.slot} (${reason}): stopping production so a standby can take over`,
+    );
+    const session = this.session;
+    void session?.stop().then(() => options.logger.warn({ slot: options.slot }, 'stopped producing: now a standby'));
+  }
+
+  /** Waits `ms`; stop() cuts the wait short, so SIGTERM is not held up by it. */
+  private async pause(ms: number): Promise<void> {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wake = undefined;
+  }
+
+  /** The previous leader's walsender may hold the slot for a moment after it stopped. */
+  private async waitSlotReleased(): Promise<void> {
+    let announced = false;
+    while (!this.stopped) {
+      const state = await slotState(this.options.pool, this.options.slot).catch(() => undefined);
+      if (!state?.active) return;
+      if (!announced) {
+        announced = true;
+        this.options.logger.info(
+          { slot: this.options.slot, pid: state.activePid },
+          `waiting for the previous leader's walsender (pid ${state.activePid}) to release slot ${this.options.slot}`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** True while a session streams: what /readyz reports. */
@@ -86,15 +147,32 @@ export class CdcReader {
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
     await this.loop;
+    await this.lock.release();
   }
 
   private async run(): Promise<void> {
     let attempt = 0;
     while (!this.stopped) {
+      if (!this.lock.held) {
+        this.options.metrics.leader.set(0);
+        if (this.demoted) {
+          // A reader that just lost its lock session steps back, so a healthy standby takes over first.
+          this.demoted = false;
+          await this.pause(this.options.standbyPollMs * 5);
+        }
+        if (!(await this.lock.acquire(() => this.stopped))) return;
+        this.options.metrics.leader.set(1);
+        this.options.logger.info({ slot: this.options.slot }, `leader of slot ${this.options.slot}`);
+        await this.waitSlotReleased();
+        if (this.stopped) return;
+      }
       const startedAt = Date.now();
       try {
         await this.runSession();
-        return;
+        // Without a failure a session ends only on stop() or when the leader lock was lost.
+        this.streaming = false;
+        this.options.metrics.streaming.set(0);
+        if (this.stopped) return;
       } catch (error) {
         this.streaming = false;
         this.options.metrics.streaming.set(0);
@@ -113,15 +191,7 @@ export class CdcReader {
           { err: error, retryInMs: Math.round(delayMs), attempt },
           `replication session failed: ${(error as Error).message}; reconnecting from the slot's confirmed position`,
         );
-        // stop() cuts the wait short, so SIGTERM during a backoff is not held up by it.
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delayMs);
-          this.wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wake = undefined;
+        await this.pause(delayMs);
       }
     }
   }
@@ -156,6 +226,7 @@ export class CdcReader {
             writers: this.writers,
             ...this.identity,
             pageRows: options.snapshotPageRows,
+            isLeader: () => this.lock.held && !this.stopped,
           },
           slot.exported,
         );
@@ -194,7 +265,7 @@ export class CdcReader {
       },
     });
     this.session = session;
-    if (this.stopped) return;
+    if (this.stopped || !this.lock.held) return;
     await session.run();
   }
 
@@ -240,6 +311,8 @@ export class CdcReader {
 
   /** A non-transactional message in the WAL: lets an idle slot advance, and measures the delay. */
   private async heartbeat(): Promise<void> {
+    // A standby writes nothing.
+    if (!this.streaming) return;
     try {
       await this.options.pool.query('SELECT pg_logical_emit_message(false, $1, $2)', [
         HEARTBEAT_PREFIX,

@@ -100,6 +100,8 @@ export class ReplicationSession {
   /** Streams until stop() or a failure; rejects with the failure. */
   async run(): Promise<void> {
     const { options } = this;
+    // Stopped before it started (the leader lock was lost in between): nothing to do.
+    if (this.stopping) return;
     this.producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,

@@ -24,6 +24,8 @@ export interface SnapshotOptions {
   database: string;
   /** Rows read and produced per page (keyset paging on the primary key). */
   pageRows: number;
+  /** False once this reader lost its leader lock (or is stopping): the snapshot stops producing. */
+  isLeader: () => boolean;
 }
 
 /** Values as PostgreSQL's text output, exactly as pgoutput sends them: no parsing by `pg`. */
@@ -86,6 +88,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
           types: RAW_TEXT,
         });
         if (rows.length === 0) break;
+        if (!options.isLeader()) throw new Error('the snapshot stopped: this reader is no longer the leader (or is stopping)');
         context.nowMs = Date.now();
         const messages: Message[] = rows.map((row) => {
           const event = mapSnapshotRead(rel, context, row);

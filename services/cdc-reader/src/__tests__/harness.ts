@@ -60,6 +60,7 @@ export function testReaderOptions(base: { pool: pg.Pool; readerUrl: string; kafk
     snapshotMode: 'initial',
     snapshotPageRows: 500,
     allowNewSnapshot: false,
+    standbyPollMs: 200,
     onFatal: (error) => {
       throw error;
     },
