@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { migrateCommand } from './commands/migrate';
+import { slotCommand } from './commands/slot';
 import { stackCommand } from './commands/stack';
 import { startCommand } from './commands/start';
 
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(add --help for usage)')
     .addCommand(stackCommand())
     .addCommand(migrateCommand())
+    .addCommand(slotCommand())
     .addCommand(startCommand());
   return program;
 }

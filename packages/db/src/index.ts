@@ -6,3 +6,4 @@ export * from './migrations';
 export * from './outcomes';
 export * from './pool';
 export * from './readiness';
+export * from './slots';

@@ -1,3 +1,4 @@
+import { slotReports } from '@pipeline/db';
 import { freePort, spawnNode, type TestChild } from '@pipeline/testing';
 import { consume, type ReaderFixture, readerFixture } from './__tests__/harness';
 import { READER_ENTRY } from './__tests__/process';
@@ -146,6 +147,9 @@ describe('standby reader', () => {
       [`cdc-reader:${fixture.slot}:leader-lock`],
     );
     expect(rows).toHaveLength(1);
+    // What `pipeline slot status` shows: the walsender and the leader's lock session.
+    const [report] = await slotReports(fixture.db.pool, fixture.slot);
+    expect(report).toMatchObject({ active: true, leader: { pid: rows[0]?.pid, application: `cdc-reader:${fixture.slot}:leader-lock` } });
     await fixture.db.pool.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
     await untilReady(b).catch((error: unknown) => {
       const show = (r: Reader) => r.child.lines.map((line) => `${r.name}: ${line.slice(0, 300)}`).join('\n');
