@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ParsedSchema, parseSchema } from './avro';
 import type { RowSchemaJson } from './envelope';
+import { transactionSchema } from './transaction';
 
 /** `schemas/avro`: rows (hand-written), envelopes (generated), released (the compatibility baseline). */
 export const AVRO_DIR = join(__dirname, '..', 'avro');
@@ -42,10 +43,13 @@ export function envelopeSchema(subject: string, dir: string = AVRO_DIR): ParsedS
   return parseSchema(readJson(envelopeFile(subject, dir)));
 }
 
-/** Every schema a consumer ships with: current envelopes and every released version. */
+/** Every schema a consumer ships with: current envelopes, every released version, the transaction record. */
 export function bundledSchemas(dir: string = AVRO_DIR): ParsedSchema[] {
-  return listSubjects(dir).flatMap((subject) => [
-    envelopeSchema(subject, dir),
-    ...readReleased(subject, dir).map((r) => parseSchema(r.json)),
-  ]);
+  return [
+    ...listSubjects(dir).flatMap((subject) => [
+      envelopeSchema(subject, dir),
+      ...readReleased(subject, dir).map((r) => parseSchema(r.json)),
+    ]),
+    transactionSchema(),
+  ];
 }

@@ -19,6 +19,7 @@ export * from './fixtures';
 export type * from './generated/types';
 export * from './logical-types';
 export * from './timestamp';
+export * from './transaction';
 export * from './validate';
 
 /** Default prefix of the per-table topics: `<prefix>.<schema>.<table>`. */

@@ -43,6 +43,8 @@ export const configSchema = serviceEnvSchema({ httpPort: 9101 })
     CDC_SNAPSHOT_PAGE_ROWS: envFields.positiveInt(2_000),
     /** Replace a slot that vanished or lost WAL with a new slot and a new snapshot, instead of stopping. Default false. */
     CDC_ALLOW_NEW_SNAPSHOT: envFields.boolean(false),
+    /** Write BEGIN and END records of every transaction (event counts per table) to <prefix>.transactions. Default false. */
+    CDC_TRANSACTION_TOPIC: envFields.boolean(false),
     /** How often a standby tries for the leader lock, and the leader checks its lock session, ms. Default 1000. */
     CDC_STANDBY_POLL_MS: envFields.positiveInt(1_000),
     /** How often slot lag and retained WAL are read for /metrics, ms. Default 10000. */

@@ -44,6 +44,8 @@ export interface CdcReaderOptions {
   allowNewSnapshot: boolean;
   /** How often a standby tries for the leader lock, and the leader checks its lock session, ms. */
   standbyPollMs: number;
+  /** Write BEGIN and END records of each transaction to `<topicPrefix>.transactions`. */
+  transactionTopic: boolean;
   /** A condition that needs a person (a vanished or lost slot): the process should stop. */
   onFatal: (error: Error) => void;
 }
@@ -81,6 +83,10 @@ export class CdcReader {
       pollMs: options.standbyPollMs,
       onLost: (reason) => this.lostLeadership(reason),
     });
+  }
+
+  private get transactionsTopic(): string {
+    return `${this.options.topicPrefix}.transactions`;
   }
 
   /** True while this reader holds the slot's leader lock. */
@@ -253,6 +259,7 @@ export class CdcReader {
       confirmedLsn: parseLsn(slot.confirmedFlushLsn),
       schemaTopic: options.schemaTopic,
       deadLetterTopic: options.deadLetterTopic,
+      ...(options.transactionTopic ? { transactionsTopic: this.transactionsTopic } : {}),
       maxBatchBytes: Math.min(MAX_BATCH_BYTES, Math.max(1, Math.floor(options.maxInFlightBytes / 2))),
       lingerMs: options.lingerMs,
       metrics: options.metrics,
@@ -274,6 +281,7 @@ export class CdcReader {
     const { options } = this;
     const tables = await publishedTables(options.pool, options.publication);
     const topics = tables.map((t) => `${options.topicPrefix}.${t.schema}.${t.table}`);
+    if (options.transactionTopic) topics.push(this.transactionsTopic);
     const admin = options.kafka.admin();
     await admin.connect();
     try {

@@ -30,6 +30,7 @@ export async function start({ config, logger, registry }: ServiceContext<Config>
     snapshotPageRows: config.CDC_SNAPSHOT_PAGE_ROWS,
     allowNewSnapshot: config.CDC_ALLOW_NEW_SNAPSHOT,
     standbyPollMs: config.CDC_STANDBY_POLL_MS,
+    transactionTopic: config.CDC_TRANSACTION_TOPIC,
     onFatal: () => {
       // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
       process.exitCode = 1;

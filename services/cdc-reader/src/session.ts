@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@pipeline/runtime';
-import { encodeSingleObject, formatTimestampMicros, SchemaPublisher } from '@pipeline/schemas';
+import { encodeSingleObject, formatTimestampMicros, SchemaPublisher, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { ClientConfig } from 'pg';
@@ -31,6 +31,8 @@ export interface SessionOptions {
   confirmedLsn: bigint;
   schemaTopic: string;
   deadLetterTopic: string;
+  /** Where BEGIN and END records of each transaction go; unset: none are written. */
+  transactionsTopic?: string;
   maxBatchBytes: number;
   /** How long a batch with a finished transaction waits for more events before it is sent, ms. */
   lingerMs: number;
@@ -67,6 +69,17 @@ export function traceparent(traceId: string, eventId: string): string {
   return `00-${traceId}-${span}-01`;
 }
 
+/** The transaction being read: its context, and what it has produced so far. */
+type OpenTx = TxContext & {
+  commitMicros: bigint;
+  events: number;
+  traceId?: string;
+  /** Its BEGIN record is written (with the first event). */
+  begun: boolean;
+  /** Events produced per table (`<schema>.<table>`), for its END record. */
+  perTable: Map<string, number>;
+};
+
 /**
  * One replication session: START_REPLICATION from the slot's confirmed position (0/0 asks the
  * server for it), decode, produce, and confirm each transaction only after Kafka acknowledged all
@@ -81,7 +94,7 @@ export class ReplicationSession {
   private failure: Error | undefined;
   private stopping = false;
   private lastSafe: bigint;
-  private tx: (TxContext & { commitMicros: bigint; events: number; traceId?: string }) | undefined;
+  private tx: OpenTx | undefined;
   private feedbackTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -127,6 +140,7 @@ export class ReplicationSession {
       // Every writer schema is published before the first record that uses it.
       const publisher = new SchemaPublisher(this.producer, options.schemaTopic);
       for (const writer of new Set(options.relations.writers())) await publisher.publish(writer);
+      if (options.transactionsTopic) await publisher.publish(transactionSchema());
 
       this.service.on('data', async (lsn: string, message: Pgoutput.Message) => {
         if (this.failure || this.stopping) return;
@@ -201,6 +215,8 @@ export class ReplicationSession {
           nextOrdinal: () => ordinal++,
           commitMicros,
           events: 0,
+          begun: false,
+          perTable: new Map(),
         };
         return;
       }
@@ -232,6 +248,7 @@ export class ReplicationSession {
         }
         return;
       case 'commit': {
+        if (this.requireTx().begun) await this.transactionRecord('END');
         // Confirmed when the batch holding the transaction's last event is acknowledged; reading
         // goes on meanwhile, so small transactions share round trips.
         batcher.markPosition(parseLsn(message.commitEndLsn ?? lsn), this.requireTx().commitMicros);
@@ -258,7 +275,7 @@ export class ReplicationSession {
     return tx.traceId;
   }
 
-  private requireTx(): TxContext & { commitMicros: bigint; events: number; traceId?: string } {
+  private requireTx(): OpenTx {
     if (!this.tx) throw new Error('a change arrived outside a transaction');
     return this.tx;
   }
@@ -275,6 +292,9 @@ export class ReplicationSession {
       await this.deadLetter(rel, raw, error);
       return;
     }
+    if (this.options.transactionsTopic && !this.requireTx().begun) await this.transactionRecord('BEGIN');
+    const perTable = this.requireTx().perTable;
+    perTable.set(rel.subject, (perTable.get(rel.subject) ?? 0) + encoded.length);
     for (const { event, value } of encoded) {
       const message: Message = {
         key: event.key,
@@ -290,6 +310,39 @@ export class ReplicationSession {
       await batcher.add(event.topic, message, value.length + (event.key?.length ?? 0));
       this.options.metrics.events.inc({ table: rel.subject, op: event.envelope.op });
     }
+  }
+
+  /**
+   * BEGIN before a transaction's first event (PostgreSQL skips transactions without captured
+   * changes, and so does the topic), END after its last, with the events it produced per table.
+   */
+  private async transactionRecord(status: 'BEGIN' | 'END'): Promise<void> {
+    const topic = this.options.transactionsTopic;
+    if (!topic) return;
+    const tx = this.requireTx();
+    tx.begun = true;
+    const dataCollections = status === 'END' ? [...tx.perTable].map(([table, eventCount]) => ({ table, eventCount })) : [];
+    const record: TransactionRecord = {
+      status,
+      id: `${tx.systemId}:${tx.commitLsn}`,
+      txId: tx.xid,
+      lsn: tx.commitLsn,
+      commitTs: tx.commitTs,
+      eventCount: dataCollections.reduce((sum, c) => sum + c.eventCount, 0),
+      dataCollections,
+    };
+    const schema = transactionSchema();
+    const value = encodeSingleObject(schema, record);
+    const eventId = `${record.id}:${status}`;
+    await (this.batcher as EventBatcher).add(
+      topic,
+      {
+        key: record.id,
+        value,
+        headers: { 'event-id': eventId, 'schema-fingerprint': schema.fingerprint.hex, traceparent: traceparent(this.traceId(), eventId) },
+      },
+      value.length + record.id.length,
+    );
   }
 
   private async deadLetter(rel: RelationInfo, raw: Pgoutput.Message, error: unknown): Promise<void> {

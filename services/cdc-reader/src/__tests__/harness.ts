@@ -61,6 +61,7 @@ export function testReaderOptions(base: { pool: pg.Pool; readerUrl: string; kafk
     snapshotPageRows: 500,
     allowNewSnapshot: false,
     standbyPollMs: 200,
+    transactionTopic: false,
     onFatal: (error) => {
       throw error;
     },
