@@ -16,6 +16,8 @@ export interface StackConfig {
     database: string;
     /** A server named by DATABASE_URL: used as it is, never started or stopped. */
     externalUrl?: string;
+    /** Server settings over POSTGRES_SETTINGS (a test's private instance, say a tiny max_slot_wal_keep_size). */
+    settings?: Record<string, string>;
   };
   kafka: {
     port: number;

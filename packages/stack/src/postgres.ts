@@ -137,7 +137,8 @@ export class LocalPostgres extends LocalProcess {
     const user = serverUser();
     this.initialise(binaries, user);
     const args = ['-D', this.dataDir, '-p', String(this.config.postgres.port), '-k', join(this.config.dir, 'postgres')];
-    for (const [key, value] of Object.entries(POSTGRES_SETTINGS)) args.push('-c', `${key}=${value}`);
+    const settings = { ...POSTGRES_SETTINGS, ...this.config.postgres.settings };
+    for (const [key, value] of Object.entries(settings)) args.push('-c', `${key}=${value}`);
     return spawnDetached({
       command: join(binaries, 'bin', 'postgres'),
       args,

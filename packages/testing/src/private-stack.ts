@@ -20,10 +20,12 @@ export function freePort(): Promise<number> {
  * A stack of its own, on free ports in a fresh folder, for a test that stops or restarts a server
  * without disturbing the shared one. The caller brings it up and must bring it down.
  */
-export async function privateStack(only?: readonly ComponentName[]): Promise<Stack> {
+export async function privateStack(only?: readonly ComponentName[], postgresSettings?: Record<string, string>): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), 'pipeline-private-'));
   // mkdtemp makes the folder 0700; PostgreSQL runs as another user when we are root.
   chmodSync(dir, 0o755);
   const ports = { postgres: await freePort(), kafka: await freePort(), kafkaController: await freePort(), ses: await freePort() };
-  return makeStack(privateStackConfig(dir, ports, findRepoRoot(__dirname)), only);
+  const config = privateStackConfig(dir, ports, findRepoRoot(__dirname));
+  if (postgresSettings) config.postgres.settings = postgresSettings;
+  return makeStack(config, only);
 }

@@ -176,4 +176,20 @@ describe('initial snapshot', () => {
     );
     expect(after.rows[0]?.consistent_point).not.toBe(before.rows[0]?.consistent_point);
   }, 180_000);
+
+  it('with CDC_SNAPSHOT_MODE=never, rows that existed before the slot are not emitted', async () => {
+    fixture = await readerFixture('nosnap');
+    const { pool } = fixture.db;
+    await seed(pool, 50);
+    const { reader } = startReader(fixture, { snapshotMode: 'never' });
+    await waitStreaming(reader);
+    await pool.query(`INSERT INTO opportunities (name, value) VALUES ('after the slot', 1)`);
+    const received = await consume(fixture, [fixture.topic('opportunities')], (all) =>
+      all.some((r) => r.envelope.after?.name === 'after the slot'),
+    );
+    await reader.stop();
+    expect(received.map((r) => r.envelope.op)).toEqual(['c']);
+    const progress = await pool.query('SELECT 1 FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [fixture.slot]);
+    expect(progress.rows).toHaveLength(0);
+  }, 60_000);
 });
