@@ -1,4 +1,3 @@
-import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
 import type { Stack } from '@pipeline/stack';
@@ -6,7 +5,7 @@ import { privateStack, uniqueName } from '@pipeline/testing';
 import { logLevel } from 'kafkajs';
 import pg from 'pg';
 import { Registry } from 'prom-client';
-import { consume, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
+import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { makeReaderMetrics, type ReaderMetrics } from './metrics';
 import { CdcReader } from './reader';
 
@@ -32,15 +31,9 @@ describe('cdc-reader when servers go away', () => {
   beforeAll(async () => {
     stack = await privateStack(['postgres', 'kafka']);
     await stack.up();
-    const ownerUrl = stack.endpoints.databaseUrl;
-    const client = new pg.Client({ connectionString: ownerUrl });
-    await client.connect();
-    await migrate(client, loadMigrations());
-    await setReaderPassword(client, 'reader');
-    await client.end();
-    const readerUrl = new URL(ownerUrl);
-    readerUrl.username = 'pipeline_reader';
-    readerUrl.password = 'reader';
+    const urls = await migratePrivateDatabase(stack.endpoints.databaseUrl);
+    const ownerUrl = urls.ownerUrl;
+    const readerUrl = new URL(urls.readerUrl);
     admin = pool(ownerUrl);
     const kafka = makeKafka(
       { clientId: 'faults', brokers: stack.endpoints.kafkaBrokers, retry: { retries: 8 } },

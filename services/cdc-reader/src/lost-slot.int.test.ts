@@ -1,8 +1,7 @@
-import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
 import type { Stack } from '@pipeline/stack';
 import { privateStack, testKafka, uniqueName } from '@pipeline/testing';
 import pg from 'pg';
-import { consume, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
+import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { CdcReader, type CdcReaderOptions } from './reader';
 import { FatalReaderError } from './slot';
 
@@ -21,15 +20,8 @@ describe('lost slot', () => {
   beforeAll(async () => {
     stack = await privateStack(['postgres'], { max_slot_wal_keep_size: '1MB', min_wal_size: '32MB', max_wal_size: '64MB' });
     await stack.up();
-    const ownerUrl = stack.endpoints.databaseUrl;
-    const client = new pg.Client({ connectionString: ownerUrl });
-    await client.connect();
-    await migrate(client, loadMigrations());
-    await setReaderPassword(client, 'reader');
-    await client.end();
-    const readerUrl = new URL(ownerUrl);
-    readerUrl.username = 'pipeline_reader';
-    readerUrl.password = 'reader';
+    const { ownerUrl, readerUrl: reader } = await migratePrivateDatabase(stack.endpoints.databaseUrl);
+    const readerUrl = new URL(reader);
     admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
     readerPool = new pg.Pool({ connectionString: readerUrl.toString(), max: 3 });
     readerPool.on('error', () => undefined);

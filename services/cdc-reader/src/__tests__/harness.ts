@@ -1,3 +1,4 @@
+import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
 import { makeLogger } from '@pipeline/runtime';
 import { bundledSchemas, type Envelope, EnvelopeDecoder, SchemaResolver } from '@pipeline/schemas';
 import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
@@ -192,4 +193,20 @@ export async function consume(
     await consumer.disconnect();
   }
   return received;
+}
+
+/** Migrates a private stack's database and gives the owner's and the reader role's URLs. */
+export async function migratePrivateDatabase(ownerUrl: string): Promise<{ ownerUrl: string; readerUrl: string }> {
+  const client = new pg.Client({ connectionString: ownerUrl });
+  await client.connect();
+  try {
+    await migrate(client, loadMigrations());
+    await setReaderPassword(client, 'reader');
+  } finally {
+    await client.end();
+  }
+  const readerUrl = new URL(ownerUrl);
+  readerUrl.username = 'pipeline_reader';
+  readerUrl.password = 'reader';
+  return { ownerUrl, readerUrl: readerUrl.toString() };
 }
