@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { readTopicToEnd } from '@pipeline/kafka';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { type ParsedSchema, parseSchema } from './avro';
 import { SchemaCatalog } from './catalog';
@@ -116,56 +116,10 @@ export class SchemaResolver {
   }
 
   private async readTopic(): Promise<void> {
-    const { kafka } = this.options;
-    const admin = kafka.admin();
-    await admin.connect();
-    let targets: Map<number, bigint>;
-    try {
-      if (!(await admin.listTopics()).includes(this.topic)) return;
-      const offsets = await admin.fetchTopicOffsets(this.topic);
-      targets = new Map(offsets.filter((o) => BigInt(o.high) > BigInt(o.low)).map((o) => [o.partition, BigInt(o.high)]));
-    } finally {
-      await admin.disconnect();
-    }
-    if (targets.size === 0) return;
-
-    // A throwaway group: kafkajs has no group-less assignment. Offsets are never committed.
-    const groupId = `_pipeline.schemas.reader.${randomUUID()}`;
-    const consumer = kafka.consumer({ groupId, allowAutoTopicCreation: false });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`reading ${this.topic} took more than ${this.refreshTimeoutMs} ms`)),
-          this.refreshTimeoutMs,
-        );
-        const remaining = new Map(targets);
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: async ({ partition, message }) => {
-              this.addRecord(partition, message.offset, message.value);
-              const high = remaining.get(partition);
-              if (high !== undefined && BigInt(message.offset) + 1n >= high) remaining.delete(partition);
-              if (remaining.size === 0) {
-                clearTimeout(timer);
-                resolve();
-              }
-            },
-          })
-          .catch((error: unknown) => {
-            clearTimeout(timer);
-            reject(error);
-          });
-      });
-    } finally {
-      await consumer.disconnect();
-      const cleanup = kafka.admin();
-      await cleanup.connect();
-      await cleanup.deleteGroups([groupId]).catch(() => undefined);
-      await cleanup.disconnect();
-    }
+    await readTopicToEnd(this.options.kafka, this.topic, {
+      onMessage: (message, partition) => this.addRecord(partition, message.offset, message.value),
+      timeoutMs: this.refreshTimeoutMs,
+    });
   }
 
   private addRecord(partition: number, offset: string, value: Buffer | null): void {

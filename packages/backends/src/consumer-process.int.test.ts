@@ -1,10 +1,6 @@
-import { join } from 'node:path';
 import { outcomesOf } from '@pipeline/db';
 import {
   createTestDatabase,
-  freePort,
-  sharedStack,
-  spawnTs,
   type TestChild,
   type TestDatabase,
   taskEffects,
@@ -13,9 +9,8 @@ import {
   untilTaskEffects,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { orderCreated } from './__tests__/changes';
+import { topicWithOrders as ordersTopic, startConsumerChild } from './__tests__/changes';
 
-const CHILD = join(__dirname, '__tests__', 'consumer-child.ts');
 const EVENTS = 10;
 
 /**
@@ -34,39 +29,8 @@ describe('a consumer service process', () => {
     await db.drop();
   });
 
-  /** A one-partition topic holding e0…e9 at offsets 0…9. */
-  async function topicWithOrders(prefix: string): Promise<{ topic: string; ids: string[] }> {
-    const topic = uniqueName(`test.${prefix}`);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
-    await admin.disconnect();
-    const ids = Array.from({ length: EVENTS }, (_, i) => `${topic}:e${i}`);
-    const producer = kafka.producer();
-    await producer.connect();
-    await producer.send({ topic, messages: ids.map((id, i) => orderCreated(id, i).message) });
-    await producer.disconnect();
-    return { topic, ids };
-  }
-
-  async function start(env: Record<string, string>): Promise<TestChild> {
-    const port = await freePort();
-    const child = spawnTs(CHILD, {
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      HTTP_PORT: String(port),
-      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
-      // The broker's minimum: a killed member's partitions move on after 6 s.
-      CONSUMER_SESSION_TIMEOUT_MS: '6000',
-      HANDLER_TIMEOUT_MS: '5000',
-      SHUTDOWN_GRACE_MS: '1500',
-      SHUTDOWN_TIMEOUT_MS: '8000',
-      SCHEMA_TOPIC: uniqueName('test.schemas'),
-      ...env,
-    });
-    child.lines.push(`port ${port}`);
-    return child;
-  }
+  const topicWithOrders = (prefix: string) => ordersTopic(kafka, prefix, EVENTS);
+  const start = (env: Record<string, string>) => startConsumerChild(db.url, env);
 
   const effects = (service: string) => taskEffects(db.pool, service);
   const untilEffects = (service: string, count: number) => untilTaskEffects(db.pool, service, count);

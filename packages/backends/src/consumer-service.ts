@@ -1,5 +1,5 @@
 import type { DatabaseEnv } from '@pipeline/db';
-import { type Pool, recordOutcome } from '@pipeline/db';
+import { alertDeadLetter, type Pool, recordOutcome } from '@pipeline/db';
 import {
   type ConsumerEnv,
   ConsumerRunner,
@@ -76,8 +76,8 @@ export async function startConsumerService<Row>(
     topicConfig: retentionConfig(config.KAFKA_TOPIC_RETENTION_MS),
     logger,
     registry,
-    onOutcome: (outcome, context, error) =>
-      recordOutcome(pool, {
+    onOutcome: async (outcome, context, error) => {
+      await recordOutcome(pool, {
         service: spec.service,
         // Bytes that never decoded have no id: the trail names their position instead.
         eventId: context.eventId ?? `${context.topic}/${context.partition}@${context.offset}`,
@@ -87,7 +87,23 @@ export async function startConsumerService<Row>(
         outcome,
         attempt: context.attempt,
         ...(error ? { error: `${error.code}: ${error.message}` } : {}),
-      }),
+      });
+      if (outcome === 'dead_lettered' && error) {
+        await alertDeadLetter(
+          pool,
+          {
+            service: spec.service,
+            errorCode: error.code,
+            errorMessage: error.message,
+            topic: context.topic,
+            partition: context.partition,
+            offset: context.offset,
+            ...(context.eventId ? { eventId: context.eventId } : {}),
+          },
+          config.DLQ_ALERT_WINDOW_MS,
+        ).catch((failure: unknown) => logger.warn({ err: failure }, 'could not write the admins’ dead-letter notification'));
+      }
+    },
   });
   try {
     await runner.start();

@@ -12,14 +12,25 @@ function pipeline(args: string[], env: Record<string, string> = {}): { status: n
 }
 
 describe('the pipeline command (as installed by npm ci)', () => {
-  it.each([[[]], [['stack']], [['stack', 'up']], [['stack', 'down']], [['stack', 'status']], [['migrate']], [['start']]])(
-    'answers --help for %j',
-    (command) => {
-      const result = pipeline([...command, '--help']);
-      expect(result.status).toBe(0);
-      expect(result.stdout).toMatch(/^Usage: pipeline/);
-    },
-  );
+  it.each([
+    [[]],
+    [['stack']],
+    [['stack', 'up']],
+    [['stack', 'down']],
+    [['stack', 'status']],
+    [['migrate']],
+    [['start']],
+    [['replay']],
+    [['dlq']],
+    [['dlq', 'list']],
+    [['dlq', 'show']],
+    [['dlq', 'redrive']],
+    [['dlq', 'resolve']],
+  ])('answers --help for %j', (command) => {
+    const result = pipeline([...command, '--help']);
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: pipeline/);
+  });
 
   it('stack status --json shows every part of the running stack with PID, port and health', () => {
     const result = pipeline(['stack', 'status', '--json']);

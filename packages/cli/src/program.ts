@@ -1,5 +1,7 @@
 import { Command } from 'commander';
+import { dlqCommand } from './commands/dlq';
 import { migrateCommand } from './commands/migrate';
+import { replayCommand } from './commands/replay';
 import { slotCommand } from './commands/slot';
 import { stackCommand } from './commands/stack';
 import { startCommand } from './commands/start';
@@ -11,6 +13,8 @@ export function buildProgram(): Command {
     .addCommand(stackCommand())
     .addCommand(migrateCommand())
     .addCommand(slotCommand())
+    .addCommand(dlqCommand())
+    .addCommand(replayCommand())
     .addCommand(startCommand());
   return program;
 }

@@ -1,4 +1,5 @@
 import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
+import { alertDeadLetter } from './alerts';
 import { applyWithCheckpoint, DeadlineExceededError, readCheckpoints } from './checkpoints';
 import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
 import { processOnce } from './idempotency';
@@ -179,6 +180,31 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
       expect(await applyWithCheckpoint(db.pool, { ...retry, offset: '2', eventId: 'ev-a' }, apply('a'))).toBe('skipped');
       expect(bumps).toEqual(['a', 'c', 'b']);
       expect(await readCheckpoints(db.pool, 'metrics', 'metrics.retry.1')).toEqual(new Map([[2, '2']]));
+    });
+  });
+
+  describe('dead-letter alerts for admins', () => {
+    it('writes one notification per service and error code per window, and the next says how many it held back', async () => {
+      const alert = {
+        service: 'alerts-svc',
+        errorCode: 'ORDER_INVALID',
+        errorMessage: 'no customer',
+        topic: 't',
+        partition: 0,
+        offset: '1',
+      };
+      const sent = [];
+      for (let i = 0; i < 5; i++) sent.push(await alertDeadLetter(db.pool, alert, 300));
+      // Another error code has its own window.
+      sent.push(await alertDeadLetter(db.pool, { ...alert, errorCode: 'SCHEMA_UNKNOWN' }, 300));
+      expect(sent).toEqual([true, false, false, false, false, true]);
+      await new Promise((resolve) => setTimeout(resolve, 350));
+      expect(await alertDeadLetter(db.pool, alert, 300)).toBe(true);
+      const { rows } = await db.pool.query<{ message: string }>(
+        `SELECT message FROM notifications WHERE type = 'dead_letter' AND title LIKE 'alerts-svc:%ORDER_INVALID%' ORDER BY created_at`,
+      );
+      expect(rows).toHaveLength(2);
+      expect(rows[1]?.message).toContain('4 more with this error since the last alert.');
     });
   });
 

@@ -1,5 +1,7 @@
+export * from './alerts';
 export * from './checkpoints';
 export * from './config';
+export * from './dead-letter-actions';
 export * from './effects';
 export * from './idempotency';
 export * from './migrations';

@@ -153,6 +153,8 @@ export const consumerEnvSchema = z.object({
   CONSUMER_CONCURRENCY: envFields.positiveInt(3),
   /** On SIGTERM, how long in-flight handlers may finish before they are abandoned (and redelivered), ms; below SHUTDOWN_TIMEOUT_MS. Default 5000. */
   SHUTDOWN_GRACE_MS: envFields.positiveInt(5_000),
+  /** At most one admin notification per service and error code within this window, ms. Default 900000 (15 min). */
+  DLQ_ALERT_WINDOW_MS: envFields.positiveInt(900_000),
   /** The compacted topic the cdc-reader publishes its writer schemas to. Default _pipeline.schemas. */
   SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
 });

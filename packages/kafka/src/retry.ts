@@ -14,6 +14,11 @@ export function deadLetterTopic(service: string): string {
   return `${service}.dlq`;
 }
 
+/** Where `pipeline dlq redrive` sends a service's dead letters back: read by that service only. */
+export function redriveTopic(service: string): string {
+  return `${service}.redrive`;
+}
+
 export interface RetryPolicy {
   service: string;
   /** Delay before each retry attempt, ms: one retry topic per entry (RETRY_DELAYS_MS). */

@@ -2,7 +2,7 @@ import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, retryTopic, routeFailure } from './retry';
+import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER } from './topics';
 
@@ -132,6 +132,7 @@ export class ConsumerRunner<E> {
       await ensureTopics(admin, [
         ...this.retryTopics.map((topic) => ({ topic, numPartitions: options.retryPartitions ?? 3, replicationFactor, configEntries })),
         { topic: deadLetterTopic(options.service), numPartitions: 1, replicationFactor, configEntries },
+        { topic: redriveTopic(options.service), numPartitions: 1, replicationFactor, configEntries },
       ]);
     } finally {
       await admin.disconnect();
@@ -151,11 +152,12 @@ export class ConsumerRunner<E> {
       eachBatch: (payload) => this.consumeBatch(payload, 'source'),
     });
     await this.retries.connect();
-    await this.retries.subscribe({ topics: this.retryTopics, fromBeginning: true });
+    // Redriven dead letters come back on the service's own redrive topic, read like a due retry.
+    await this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(options.service)], fromBeginning: true });
     await this.retries.run({
       partitionsConsumedConcurrently: concurrency,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.consumeBatch(payload, 'retry'),
+      eachBatch: (payload) => this.consumeBatch(payload, payload.batch.topic === redriveTopic(options.service) ? 'redrive' : 'retry'),
     });
   }
 
@@ -180,10 +182,11 @@ export class ConsumerRunner<E> {
     return this.stopping;
   }
 
-  private async consumeBatch(payload: EachBatchPayload, kind: 'source' | 'retry'): Promise<void> {
+  private async consumeBatch(payload: EachBatchPayload, kind: 'source' | 'retry' | 'redrive'): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
+      // A redriven letter starts the ladder again: a person fixed the cause.
       let attempt = 1;
       if (kind === 'retry') {
         const failure = readFailureHeaders(message.headers);

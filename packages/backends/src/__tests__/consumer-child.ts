@@ -3,7 +3,8 @@
  * /metrics, SIGTERM handling) and startConsumerService: each order change inserts one task
  * through processOnce. Test behaviour comes from the environment:
  * SLOW_EVENT/SLOW_MS (that event's handler takes SLOW_MS), HANG_EVENT (that handler never returns
- * and ignores its abort signal), FAIL_FIRST_EVENT (its first attempt fails, retriable).
+ * and ignores its abort signal), FAIL_FIRST_EVENT (its first attempt fails, retriable),
+ * POISON_EVENTS (comma-separated: these fail every time, not retriable, straight to the DLQ).
  * Prints `handling <eventId>` when a handler starts.
  */
 import { processOnce } from '@pipeline/db';
@@ -27,6 +28,12 @@ void main({
         process.stdout.write(`handling ${eventId}\n`);
         if (eventId === env.HANG_EVENT) await new Promise(() => undefined);
         if (eventId === env.SLOW_EVENT) await new Promise((resolve) => setTimeout(resolve, Number(env.SLOW_MS)));
+        if ((env.POISON_EVENTS ?? '').split(',').includes(eventId)) {
+          throw new PipelineError(`order ${envelope.after?.id} cannot be confirmed: its customer is unknown`, {
+            code: 'ORDER_INVALID',
+            retriable: false,
+          });
+        }
         if (eventId === env.FAIL_FIRST_EVENT && attempt === 1) {
           throw new PipelineError('first attempt fails', { code: 'ONCE', retriable: true });
         }

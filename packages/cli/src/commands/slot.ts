@@ -1,19 +1,10 @@
 import { createInterface } from 'node:readline/promises';
 import { dropSlot, type SlotReport, slotReports } from '@pipeline/db';
 import { redactUrl } from '@pipeline/runtime';
-import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
 import pg from 'pg';
+import { type ConnectionOptions, databaseUrlOf } from '../connections';
 import { CliError, formatTable, printJson } from '../output';
-
-interface ConnectionOptions {
-  databaseUrl?: string;
-}
-
-/** DATABASE_URL, else the local stack's database. */
-function databaseUrlOf(options: ConnectionOptions): string {
-  return options.databaseUrl ?? process.env.DATABASE_URL ?? makeStack(stackConfigFromEnv()).endpoints.databaseUrl;
-}
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'pipeline-slot' });

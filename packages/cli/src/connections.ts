@@ -1,0 +1,50 @@
+import { makeKafka } from '@pipeline/kafka';
+import { makeLogger, redactUrl } from '@pipeline/runtime';
+import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
+import { type Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { CliError } from './output';
+
+export interface ConnectionOptions {
+  databaseUrl?: string;
+  brokers?: string;
+}
+
+/** --database-url, else DATABASE_URL, else the local stack's database. */
+export function databaseUrlOf(options: ConnectionOptions): string {
+  return options.databaseUrl ?? process.env.DATABASE_URL ?? makeStack(stackConfigFromEnv()).endpoints.databaseUrl;
+}
+
+/** --brokers, else KAFKA_BROKERS, else the local stack's broker. */
+export function brokersOf(options: ConnectionOptions): string[] {
+  const list = options.brokers ?? process.env.KAFKA_BROKERS;
+  return list ? list.split(',').map((b) => b.trim()) : makeStack(stackConfigFromEnv()).endpoints.kafkaBrokers;
+}
+
+export function cliKafka(options: ConnectionOptions): Kafka {
+  return makeKafka(
+    { clientId: 'pipeline-cli', brokers: brokersOf(options), connectionTimeout: 5_000, retry: { retries: 3 } },
+    makeLogger({ service: 'pipeline-cli', level: 'silent' }),
+    logLevel.NOTHING,
+  );
+}
+
+export async function withPool<T>(options: ConnectionOptions, work: (pool: pg.Pool) => Promise<T>): Promise<T> {
+  const url = databaseUrlOf(options);
+  const pool = new pg.Pool({ connectionString: url, max: 2, application_name: 'pipeline-cli' });
+  pool.on('error', () => undefined);
+  try {
+    await pool.query('SELECT 1').catch((error: Error) => {
+      throw new CliError(`cannot connect to ${redactUrl(url)}: ${error.message}; is the database up (\`pipeline stack up\`)?`);
+    });
+    return await work(pool);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Adds --database-url and --brokers to a command. */
+export const CONNECTION_OPTIONS: [string, string][] = [
+  ['--database-url <url>', 'database (default: DATABASE_URL, else the local stack)'],
+  ['--brokers <list>', 'Kafka brokers, comma-separated host:port (default: KAFKA_BROKERS, else the local stack)'],
+];

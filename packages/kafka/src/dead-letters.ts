@@ -1,0 +1,134 @@
+import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
+import { readTopicToEnd } from './read-topic';
+import { deadLetterTopic, FAILURE_HEADERS, redriveTopic } from './retry';
+
+/** One message of a service's dead-letter topic, with the story its headers tell. */
+export interface DeadLetter {
+  partition: number;
+  offset: string;
+  /** When it was dead-lettered, ms since the epoch. */
+  timestampMs: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  eventId?: string;
+  originalTopic: string;
+  originalPartition: number;
+  originalOffset: string;
+  attempt: number;
+  firstFailureAtMs: number;
+  errorName: string;
+  errorCode: string;
+  errorMessage: string;
+  errorStack: string;
+}
+
+export function headersAsText(headers: IHeaders | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    out[name] = (Array.isArray(value) ? value[0] : value)?.toString() ?? '';
+  }
+  return out;
+}
+
+export function toDeadLetter(message: KafkaMessage, partition: number): DeadLetter {
+  const headers = headersAsText(message.headers);
+  const h = (name: string) => headers[name] ?? '';
+  return {
+    partition,
+    offset: message.offset,
+    timestampMs: Number(message.timestamp),
+    key: message.key,
+    value: message.value,
+    headers,
+    ...(headers['event-id'] ? { eventId: headers['event-id'] } : {}),
+    originalTopic: h(FAILURE_HEADERS.originalTopic),
+    originalPartition: Number(h(FAILURE_HEADERS.originalPartition)),
+    originalOffset: h(FAILURE_HEADERS.originalOffset),
+    attempt: Number(h(FAILURE_HEADERS.attempt)),
+    firstFailureAtMs: Number(h(FAILURE_HEADERS.firstFailureAtMs)),
+    errorName: h(FAILURE_HEADERS.errorName),
+    errorCode: h(FAILURE_HEADERS.errorCode),
+    errorMessage: h(FAILURE_HEADERS.errorMessage),
+    errorStack: h(FAILURE_HEADERS.errorStack),
+  };
+}
+
+export interface DeadLetterFilter {
+  /** Case-insensitive text in the error code, name or message. */
+  error?: string;
+  /** The topic the event was first read from. */
+  sourceTopic?: string;
+}
+
+export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter): boolean {
+  if (filter.sourceTopic && letter.originalTopic !== filter.sourceTopic) return false;
+  if (filter.error) {
+    const text = `${letter.errorCode} ${letter.errorName} ${letter.errorMessage}`.toLowerCase();
+    if (!text.includes(filter.error.toLowerCase())) return false;
+  }
+  return true;
+}
+
+/** Every dead letter of a service, oldest first per partition. */
+export async function readDeadLetters(
+  kafka: Kafka,
+  service: string,
+  onProgress?: (done: number, total: number) => void,
+): Promise<DeadLetter[]> {
+  const letters: DeadLetter[] = [];
+  await readTopicToEnd(kafka, deadLetterTopic(service), {
+    onMessage: (message, partition) => letters.push(toDeadLetter(message, partition)),
+    ...(onProgress ? { onProgress } : {}),
+  });
+  return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+export const REDRIVE_HEADERS = {
+  redrivenBy: 'pipeline-redriven-by',
+  redrivenAtMs: 'pipeline-redriven-at-ms',
+  deadLetter: 'pipeline-dead-letter',
+} as const;
+
+/**
+ * Sends dead letters back to their service through its own redrive topic (never to a shared
+ * source topic other services read), acknowledged by Kafka before this returns. The copies keep
+ * key, value and headers (their history) and say who redrove them and when.
+ */
+export async function sendToRedrive(
+  kafka: Kafka,
+  service: string,
+  letters: readonly DeadLetter[],
+  actor: string,
+  onProgress?: (done: number) => void,
+): Promise<void> {
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const now = String(Date.now());
+    for (let i = 0; i < letters.length; i += 100) {
+      const chunk = letters.slice(i, i + 100);
+      await producer.send({
+        topic: redriveTopic(service),
+        acks: -1,
+        messages: chunk.map((letter) => {
+          const { [FAILURE_HEADERS.dueAtMs]: _due, ...kept } = letter.headers;
+          return {
+            key: letter.key,
+            value: letter.value,
+            headers: {
+              ...kept,
+              [REDRIVE_HEADERS.redrivenBy]: actor,
+              [REDRIVE_HEADERS.redrivenAtMs]: now,
+              [REDRIVE_HEADERS.deadLetter]: `${letter.partition}:${letter.offset}`,
+            },
+          };
+        }),
+      });
+      onProgress?.(i + chunk.length);
+    }
+  } finally {
+    await producer.disconnect();
+  }
+}
