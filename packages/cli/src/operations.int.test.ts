@@ -101,6 +101,20 @@ describe('operations: pipeline replay and pipeline dlq', () => {
     const table = pipeline(['replay', '--group', service, '--topic', topic, '--shift-by', '-4']);
     expect(table.stdout).toMatch(/^partition +current +new +offsets +to re-read\n0 +10 +6 +0\.\.10 +4\n/);
     expect(table.stdout).toContain('dry run: nothing moved; add --execute to move the offsets');
+    const nextOf = (args: string[]) =>
+      (
+        JSON.parse(pipeline(['replay', '--group', service, '--topic', topic, ...args, '--json']).stdout) as {
+          partitions: { next: string }[];
+        }
+      ).partitions[0]?.next;
+    expect(nextOf(['--to-offset', '0:7'])).toBe('7');
+    expect(nextOf(['--to-datetime', '2000-01-01T00:00:00Z'])).toBe('0');
+    expect(nextOf(['--to-datetime', '2999-01-01T00:00:00Z'])).toBe('10');
+    expect(nextOf(['--shift-by', '-400'])).toBe('0');
+    const wrong = pipeline(['replay', '--group', service, '--topic', topic, '--to-offset', 'seven']);
+    expect(wrong.stderr).toContain('--to-offset expects PARTITION:OFFSET, for example 0:1500 (got seven)');
+    const two = pipeline(['replay', '--group', service, '--topic', topic, '--earliest', '--shift-by', '1']);
+    expect(two.stderr).toContain('choose exactly one of --earliest, --to-datetime, --to-offset, --shift-by');
 
     const executed = pipeline(['replay', '--group', service, '--topic', topic, '--earliest', '--execute']);
     expect(executed.status).toBe(0);
