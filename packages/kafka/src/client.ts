@@ -1,6 +1,13 @@
 import type { Logger } from '@pipeline/runtime';
 import { Kafka, type KafkaConfig, type logCreator, logLevel } from 'kafkajs';
 
+/**
+ * Broker states kafkajs logs as errors but retries by itself (a broker just started, a leader
+ * election): warnings, so an operator is not alarmed by what heals in a second.
+ */
+const TRANSIENT =
+  /coordinator is loading|coordinator is not available|not the correct coordinator|no leader for this topic-partition|leader not available/i;
+
 /** Routes kafkajs's own log lines into the service's pino logger. */
 export function kafkaLogCreator(logger: Logger): logCreator {
   const child = logger.child({ component: 'kafkajs' });
@@ -10,7 +17,8 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       switch (level) {
         case logLevel.ERROR:
         case logLevel.NOTHING:
-          child.error(extra, message);
+          if (TRANSIENT.test(String(extra.error ?? ''))) child.warn(extra, `${message} (transient; kafkajs retries it)`);
+          else child.error(extra, message);
           break;
         case logLevel.WARN:
           child.warn(extra, message);
