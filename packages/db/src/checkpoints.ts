@@ -46,7 +46,8 @@ export async function applyWithCheckpoint(
     if (position.eventId !== undefined) {
       const { rowCount } = await client.query(
         'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT (consumer, event_id) DO NOTHING',
-        [position.projection, position.eventId],
+        // Its own namespace: a service may also use processOnce under its name for other effects.
+        [`projection:${position.projection}`, position.eventId],
       );
       seen = rowCount === 0;
     }
