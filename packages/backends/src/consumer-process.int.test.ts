@@ -1,5 +1,6 @@
 import { outcomesOf } from '@pipeline/db';
 import {
+  committedOffset,
   createTestDatabase,
   type TestChild,
   type TestDatabase,
@@ -35,16 +36,7 @@ describe('a consumer service process', () => {
   const effects = (service: string) => taskEffects(db.pool, service);
   const untilEffects = (service: string, count: number) => untilTaskEffects(db.pool, service, count);
 
-  async function committed(groupId: string, topic: string): Promise<string | undefined> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      return offsets?.partitions[0]?.offset;
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const committed = (group: string, topic: string) => committedOffset(kafka, group, topic);
 
   async function groupState(groupId: string): Promise<{ state: string; members: number }> {
     const admin = kafka.admin();

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { outcomesOf } from '@pipeline/db';
 import {
+  committedOffset,
   createTestDatabase,
   sharedStack,
   type TestChild,
@@ -68,15 +69,7 @@ describe('operations: pipeline replay and pipeline dlq', () => {
     }
   }
 
-  async function committed(group: string, topic: string): Promise<string | undefined> {
-    const admin = kafka.admin();
-    await admin.connect();
-    try {
-      return (await admin.fetchOffsets({ groupId: group, topics: [topic] }))[0]?.partitions[0]?.offset;
-    } finally {
-      await admin.disconnect();
-    }
-  }
+  const committed = (group: string, topic: string) => committedOffset(kafka, group, topic);
 
   const outcomes = async (service: string, ids: string[]) =>
     (await Promise.all(ids.map((id) => outcomesOf(db.pool, id)))).flat().filter((o) => o.service === service);

@@ -1,6 +1,39 @@
-import type { Pool, PoolClient } from './pool';
+/** Anything that runs a query: a pool, a client (also the reader's). */
+interface Db {
+  query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
+}
 
-type Db = Pool | PoolClient | { query: Pool['query'] };
+/** The advisory-lock key of a slot's leader lock: one cdc-reader streams, standbys wait on it. */
+export function leaderLockKey(slot: string): string {
+  return `pipeline.cdc-reader:${slot}`;
+}
+
+/** The session holding a slot's leader lock, if any. */
+export async function leaderLockHolder(
+  db: Db,
+  slot: string,
+): Promise<{ pid: number; application: string; clientAddr: string | null } | undefined> {
+  const { rows } = await db.query<{ pid: number; application: string; client_addr: string | null }>(
+    `SELECT l.pid, a.application_name AS application, a.client_addr::text
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)
+      LIMIT 1`,
+    [leaderLockKey(slot)],
+  );
+  const row = rows[0];
+  return row ? { pid: row.pid, application: row.application, clientAddr: row.client_addr } : undefined;
+}
+
+/**
+ * Drops a slot (when `dropIt`: it still exists) and forgets the reader's state of it, so the
+ * next reader start creates a new slot and takes a new snapshot.
+ */
+export async function forgetSlot(db: Db, slot: string, dropIt: boolean): Promise<void> {
+  if (dropIt) await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
+  await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [slot]);
+  await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [slot]);
+}
 
 /** What an operator needs to know about one logical replication slot (`pipeline slot status`). */
 export interface SlotReport {
@@ -47,22 +80,14 @@ export async function slotReports(db: Db, only?: string): Promise<SlotReport[]> 
   );
   const reports: SlotReport[] = [];
   for (const row of rows) {
-    const leader = await db.query<{ pid: number; application: string; client_addr: string | null }>(
-      `SELECT l.pid, a.application_name AS application, a.client_addr::text
-         FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-        WHERE l.locktype = 'advisory' AND l.granted
-          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0)
-        LIMIT 1`,
-      [`pipeline.cdc-reader:${row.slot_name}`],
-    );
+    const leader = await leaderLockHolder(db, row.slot_name);
     const state = await readerState(db, row.slot_name);
-    const first = leader.rows[0];
     reports.push({
       slot: row.slot_name,
       plugin: row.plugin,
       active: row.active,
       activePid: row.active_pid,
-      leader: first ? { pid: first.pid, application: first.application, clientAddr: first.client_addr } : null,
+      leader: leader ?? null,
       confirmedFlushLsn: row.confirmed_flush_lsn,
       restartLsn: row.restart_lsn,
       lagBytes: row.lag === null ? null : Number(row.lag),
@@ -104,7 +129,7 @@ async function readerState(db: Db, slot: string): Promise<Pick<SlotReport, 'read
   };
 }
 
-/** Why a slot cannot be dropped now, or undefined. */
+/** A slot a walsender streams from cannot be dropped. */
 export class SlotBusyError extends Error {
   constructor(slot: string, pid: number | null) {
     super(
@@ -122,9 +147,6 @@ export async function dropSlot(db: Db, slot: string): Promise<void> {
   const [report] = await slotReports(db, slot);
   if (!report) throw new Error(`no logical replication slot named ${slot} in this database; \`pipeline slot status\` lists them`);
   if (report.active) throw new SlotBusyError(slot, report.activePid);
-  await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
-  if (report.reader || report.snapshot.length > 0) {
-    await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [slot]);
-    await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [slot]);
-  }
+  if (report.reader || report.snapshot.length > 0) await forgetSlot(db, slot, true);
+  else await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
 }

@@ -8,3 +8,15 @@ export function testKafka(clientId: string, brokers: string[] = sharedStack().en
   const logger = makeLogger({ service: clientId, level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   return makeKafka({ clientId, brokers, retry: { retries: 5 } }, logger, logLevel.ERROR);
 }
+
+/** A consumer group's committed offset on one partition of a topic ('-1' or undefined: none). */
+export async function committedOffset(kafka: Kafka, groupId: string, topic: string, partition = 0): Promise<string | undefined> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return offsets?.partitions.find((p) => p.partition === partition)?.offset;
+  } finally {
+    await admin.disconnect();
+  }
+}

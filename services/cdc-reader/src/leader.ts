@@ -1,3 +1,4 @@
+import { leaderLockHolder, leaderLockKey } from '@pipeline/db';
 import type { Logger } from '@pipeline/runtime';
 import pg from 'pg';
 
@@ -52,7 +53,7 @@ export class LeaderLock {
           }
           if (!announced) {
             announced = true;
-            const holder = await this.holder(client);
+            const holder = await leaderLockHolder(client, options.slot);
             options.logger.info(
               { slot: options.slot, holder },
               `standby: slot ${options.slot} has a leader${holder ? ` (pid ${holder.pid}, ${holder.application})` : ''}; waiting to take over`,
@@ -81,7 +82,7 @@ export class LeaderLock {
   }
 
   private get key(): string {
-    return `pipeline.cdc-reader:${this.options.slot}`;
+    return leaderLockKey(this.options.slot);
   }
 
   private hold(client: pg.Client): void {
@@ -102,16 +103,6 @@ export class LeaderLock {
     this.check = setInterval(() => {
       client.query('SELECT 1').catch((error: unknown) => lose((error as Error).message));
     }, this.options.pollMs);
-  }
-
-  private async holder(client: pg.Client): Promise<{ pid: number; application: string } | undefined> {
-    const { rows } = await client.query<{ pid: number; application: string }>(
-      `SELECT l.pid, a.application_name AS application FROM pg_locks l JOIN pg_stat_activity a USING (pid)
-        WHERE l.locktype = 'advisory' AND l.granted
-          AND ((l.classid::bigint << 32) | l.objid::bigint) = hashtextextended($1, 0) LIMIT 1`,
-      [this.key],
-    );
-    return rows[0];
   }
 
   private sleep(ms: number): Promise<void> {

@@ -23,7 +23,38 @@ export class RelationRegistry {
   constructor(private readonly options: RelationRegistryOptions) {}
 
   async update(message: Pgoutput.MessageRelation): Promise<RelationInfo> {
-    const subject = `${message.schema}.${message.name}`;
+    const info = await this.build(this.options.db, {
+      oid: message.relationOid,
+      schema: message.schema,
+      table: message.name,
+      columns: message.columns.map((c) => ({ name: c.name, typeOid: c.typeOid })),
+      replicaIdentity: message.replicaIdentity,
+      identityKey: message.keyColumns,
+    });
+    this.byOid.set(message.relationOid, info);
+    return info;
+  }
+
+  /** A captured table from the catalog, as the initial snapshot reads it (no relation message there). */
+  async fromCatalog(db: Queryable, table: { oid: number; schema: string; table: string }): Promise<RelationInfo> {
+    const { rows } = await db.query<{ name: string; type_oid: number }>(
+      `SELECT attname AS name, atttypid::int AS type_oid FROM pg_attribute
+        WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
+      [table.oid],
+    );
+    return this.build(db, {
+      ...table,
+      columns: rows.map((r) => ({ name: r.name, typeOid: r.type_oid })),
+      replicaIdentity: 'default',
+      identityKey: [],
+    });
+  }
+
+  private async build(
+    db: Queryable,
+    source: Pick<RelationInfo, 'oid' | 'schema' | 'table' | 'columns' | 'replicaIdentity' | 'identityKey'>,
+  ): Promise<RelationInfo> {
+    const subject = `${source.schema}.${source.table}`;
     const writer = this.options.writers.get(subject);
     if (!writer) {
       throw new Error(
@@ -37,8 +68,8 @@ export class RelationRegistry {
       this.fields.set(subject, fields);
     }
     const known = new Set(fields.map((f) => f.name));
-    const unknownColumns = message.columns.map((c) => c.name).filter((name) => !known.has(name));
-    const previous = this.byOid.get(message.relationOid);
+    const unknownColumns = source.columns.map((c) => c.name).filter((name) => !known.has(name));
+    const previous = this.byOid.get(source.oid);
     for (const column of unknownColumns) {
       if (previous?.unknownColumns.includes(column)) continue;
       this.options.logger.warn(
@@ -46,23 +77,16 @@ export class RelationRegistry {
         `column ${column} of ${subject} is not in its schema: it is skipped until schemas/avro/rows/${subject}.avsc has it`,
       );
     }
-    const info: RelationInfo = {
-      oid: message.relationOid,
-      schema: message.schema,
-      table: message.name,
+    return {
+      ...source,
       subject,
       topic: `${this.options.topicPrefix}.${subject}`,
-      columns: message.columns.map((c) => ({ name: c.name, typeOid: c.typeOid })),
-      columnTypes: new Map(message.columns.map((c) => [c.name, c.typeOid])),
-      replicaIdentity: message.replicaIdentity,
-      primaryKey: await primaryKeyColumns(this.options.db, message.relationOid),
-      identityKey: message.keyColumns,
+      columnTypes: new Map(source.columns.map((c) => [c.name, c.typeOid])),
+      primaryKey: await primaryKeyColumns(db, source.oid),
       fields,
       writer,
       unknownColumns,
     };
-    this.byOid.set(message.relationOid, info);
-    return info;
   }
 
   /** Every writer schema the reader may use (published before streaming). */

@@ -1,3 +1,4 @@
+import { forgetSlot } from '@pipeline/db';
 import type { Logger } from '@pipeline/runtime';
 import type { Queryable } from '@pipeline/schemas';
 import type pg from 'pg';
@@ -43,9 +44,7 @@ async function replaceSlot(db: Queryable, options: SlotOptions, why: string, slo
     `replication slot ${options.slot} is replaced because ${why}: changes may have been missed, so CDC_ALLOW_NEW_SNAPSHOT ` +
       'takes a new snapshot; consumers receive every row again as op r',
   );
-  if (slotExists) await db.query('SELECT pg_drop_replication_slot($1)', [options.slot]);
-  await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [options.slot]);
-  await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [options.slot]);
+  await forgetSlot(db, options.slot, slotExists);
 }
 
 /** Drops a slot whose creation or initial snapshot did not finish, and forgets it, so it is made again. */
@@ -54,9 +53,7 @@ async function discardUnfinished(db: Queryable, options: SlotOptions, why: strin
     { slot: options.slot },
     `${why}: an exported snapshot dies with its connection, so slot ${options.slot} is dropped and a new snapshot is taken`,
   );
-  if (slotExists) await db.query('SELECT pg_drop_replication_slot($1)', [options.slot]);
-  await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [options.slot]);
-  await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [options.slot]);
+  await forgetSlot(db, options.slot, slotExists);
 }
 
 /**

@@ -1,13 +1,12 @@
 import type { Logger } from '@pipeline/runtime';
-import { encodeSingleObject, type ParsedSchema, readRowSchema, SchemaPublisher } from '@pipeline/schemas';
+import { encodeSingleObject, type ParsedSchema, SchemaPublisher } from '@pipeline/schemas';
 import { type Kafka, type Message, Partitioners } from 'kafkajs';
 import type pg from 'pg';
-import { type PublishedTable, primaryKeyColumns } from './catalog';
-import { fieldKinds } from './columns';
+import type { PublishedTable } from './catalog';
 import type { ExportedSlot } from './exported-slot';
 import { mapSnapshotRead, type SnapshotContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
-import type { RelationInfo } from './relation';
+import { RelationRegistry } from './relations';
 import { traceIdOf, traceparent } from './session';
 
 export interface SnapshotOptions {
@@ -65,8 +64,9 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
       nowMs: Date.now(),
     };
     const traceId = traceIdOf(options.systemId, `snapshot:${exported.consistentPoint}`);
+    const relations = new RelationRegistry({ db: pool, topicPrefix: options.topicPrefix, writers: options.writers, logger, metrics });
     for (const table of options.tables) {
-      const rel = await relationOf(client, table, options);
+      const rel = await relations.fromCatalog(client, table);
       await pool.query(
         `INSERT INTO cdc_reader.snapshot_progress (slot_name, table_name) VALUES ($1, $2)
          ON CONFLICT (slot_name, table_name) DO NOTHING`,
@@ -135,33 +135,4 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
     client.release();
     await producer.disconnect();
   }
-}
-
-/** A captured table as the mapper needs it, from the catalog (the stream gets the same from relation messages). */
-async function relationOf(client: pg.PoolClient, table: PublishedTable, options: SnapshotOptions): Promise<RelationInfo> {
-  const subject = `${table.schema}.${table.table}`;
-  const writer = options.writers.get(subject);
-  if (!writer) throw new Error(`${subject} is in the publication but has no schema (schemas/avro/rows/${subject}.avsc): add one`);
-  const { rows } = await client.query<{ name: string; type_oid: number }>(
-    `SELECT attname AS name, atttypid::int AS type_oid FROM pg_attribute
-      WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped ORDER BY attnum`,
-    [table.oid],
-  );
-  const fields = fieldKinds(readRowSchema(subject).fields);
-  const known = new Set(fields.map((f) => f.name));
-  return {
-    oid: table.oid,
-    schema: table.schema,
-    table: table.table,
-    subject,
-    topic: `${options.topicPrefix}.${subject}`,
-    columns: rows.map((r) => ({ name: r.name, typeOid: r.type_oid })),
-    columnTypes: new Map(rows.map((r) => [r.name, r.type_oid])),
-    replicaIdentity: 'default',
-    primaryKey: await primaryKeyColumns(client, table.oid),
-    identityKey: [],
-    fields,
-    writer,
-    unknownColumns: rows.map((r) => r.name).filter((name) => !known.has(name)),
-  };
 }

@@ -1,5 +1,5 @@
 import { createInterface } from 'node:readline/promises';
-import { dropSlot, type SlotReport, slotReports } from '@pipeline/db';
+import { dropSlot, SlotBusyError, type SlotReport, slotReports } from '@pipeline/db';
 import { redactUrl } from '@pipeline/runtime';
 import { Command } from 'commander';
 import pg from 'pg';
@@ -108,11 +108,7 @@ export function slotCommand(): Command {
       await withClient(databaseUrlOf(options), async (client) => {
         const [report] = await slotReports(client, name);
         if (!report) throw new CliError(`no logical replication slot named ${name} in this database; \`pipeline slot status\` lists them`);
-        if (report.active) {
-          throw new CliError(
-            `slot ${name} is active (walsender pid ${report.activePid}): stop the cdc-reader that streams from it (and its standbys) first`,
-          );
-        }
+        if (report.active) throw new CliError(new SlotBusyError(name, report.activePid).message);
         if (!options.yes && !(await confirm(name))) throw new CliError('not dropped: the name did not match');
         await dropSlot(client, name);
         process.stdout.write(`dropped slot ${name}; the next cdc-reader start creates a new slot and takes a new snapshot\n`);
