@@ -13,7 +13,7 @@ import {
   untilTaskEffects,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { topicWithOrders as ordersTopic, startConsumerChild } from '../../backends/src/__tests__/changes';
+import { topicWithOrders as ordersTopic, startConsumerChild } from '../../kit/src/__tests__/changes';
 
 const repoRoot = sharedStack().config.repoRoot;
 const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');

@@ -1,4 +1,4 @@
-import { serviceEnvSchema } from '@pipeline/backends';
+import { serviceEnvSchema } from '@pipeline/kit';
 import { checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';

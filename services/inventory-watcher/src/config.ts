@@ -1,4 +1,4 @@
-import { consumerServiceEnvSchema } from '@pipeline/backends';
+import { consumerServiceEnvSchema } from '@pipeline/kit';
 import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';

@@ -1,4 +1,4 @@
-import { connectBackends } from '@pipeline/backends';
+import { connectBackends } from '@pipeline/kit';
 import type { ServiceContext, StartedService } from '@pipeline/runtime';
 import { type Config, SERVICE } from './config';
 
