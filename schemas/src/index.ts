@@ -5,6 +5,7 @@
 export * from './avro';
 export * from './canonical';
 export * from './catalog';
+export * from './change';
 export * from './codec';
 export * from './compat';
 export * from './decimal';
@@ -24,6 +25,11 @@ export * from './validate';
 
 /** Default prefix of the per-table topics: `<prefix>.<schema>.<table>`. */
 export const DEFAULT_TOPIC_PREFIX = 'cdc';
+
+/** The topic of a captured table's changes: `<prefix>.<schema>.<table>` (subject `<schema>.<table>`). */
+export function cdcTopic(prefix: string, subject: string): string {
+  return `${prefix}.${subject}`;
+}
 
 /** The tables the publication `pipeline` captures. */
 export const CAPTURED_TABLES = ['customers', 'orders', 'order_items', 'suppliers', 'inventory', 'opportunities'] as const;

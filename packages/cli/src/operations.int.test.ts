@@ -4,7 +4,9 @@ import { outcomesOf } from '@pipeline/db';
 import {
   committedOffset,
   createTestDatabase,
+  topicWithOrders as ordersTopic,
   sharedStack,
+  startConsumerChild,
   type TestChild,
   type TestDatabase,
   taskEffects,
@@ -13,7 +15,6 @@ import {
   untilTaskEffects,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { topicWithOrders as ordersTopic, startConsumerChild } from '../../kit/src/__tests__/changes';
 
 const repoRoot = sharedStack().config.repoRoot;
 const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
@@ -76,8 +77,8 @@ describe('operations: pipeline replay and pipeline dlq', () => {
 
   it('replay: a dry run moves nothing; --execute re-reads everything, and idempotency makes no duplicate effect', async () => {
     const service = uniqueName('test-replay');
-    const { topic, ids } = await topicWithOrders('replay');
-    const first = await start({ SERVICE: service, TOPIC: topic });
+    const { prefix, topic, ids } = await topicWithOrders('replay');
+    const first = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix });
     await untilTaskEffects(db.pool, service, EVENTS);
     await stop(first);
     expect(await committed(service, topic)).toBe(String(EVENTS));
@@ -114,7 +115,7 @@ describe('operations: pipeline replay and pipeline dlq', () => {
     expect(executed.stdout).toContain(`moved group ${service} on ${topic}`);
     expect(await committed(service, topic)).toBe('0');
 
-    const second = await start({ SERVICE: service, TOPIC: topic });
+    const second = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix });
     await until('every event re-read', async () => (await outcomes(service, ids)).filter((o) => o.outcome === 'skipped').length >= EVENTS);
     // While it runs, replay refuses.
     const live = pipeline(['replay', '--group', service, '--topic', topic, '--earliest', '--execute']);
@@ -142,10 +143,10 @@ describe('operations: pipeline replay and pipeline dlq', () => {
   it('dlq: list, show, resolve; redrive once the cause is fixed processes each letter exactly once, for that service only', async () => {
     const service = uniqueName('test-dlq');
     const other = uniqueName('test-dlq-other');
-    const { topic, ids } = await topicWithOrders('dlq');
+    const { prefix, topic, ids } = await topicWithOrders('dlq');
     const poisoned = ids.slice(3, 6);
-    const bystander = await start({ SERVICE: other, TOPIC: topic });
-    const sick = await start({ SERVICE: service, TOPIC: topic, POISON_EVENTS: poisoned.join(',') });
+    const bystander = await start({ SERVICE: other, CDC_TOPIC_PREFIX: prefix });
+    const sick = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix, POISON_EVENTS: poisoned.join(',') });
     await untilTaskEffects(db.pool, service, EVENTS - poisoned.length);
     await until(
       'three dead letters',
@@ -200,7 +201,7 @@ describe('operations: pipeline replay and pipeline dlq', () => {
 
     // The cause is fixed: the service runs without the poison.
     await stop(sick);
-    const healthy = await start({ SERVICE: service, TOPIC: topic });
+    const healthy = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix });
     const dry = pipeline(['dlq', 'redrive', '--service', service, '--dry-run']);
     expect(dry.stdout).toContain('would redrive 2 letter(s)');
     const redriven = pipeline(['dlq', 'redrive', '--service', service, '--actor', 'alice']);

@@ -73,7 +73,9 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.svc'),
     });
     try {
-      const checks = name === 'cdc-reader' ? { database: 'ok', kafka: 'ok', replication: 'ok' } : { database: 'ok', kafka: 'ok' };
+      // A consumer with no handlers consumes nothing and is ready at once.
+      const checks =
+        name === 'cdc-reader' ? { database: 'ok', kafka: 'ok', replication: 'ok' } : { database: 'ok', kafka: 'ok', consumer: 'ok' };
       expect(await waitForReady(port, run)).toEqual({ status: 'ready', checks });
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

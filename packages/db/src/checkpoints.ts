@@ -1,4 +1,4 @@
-import { PipelineError } from '@pipeline/runtime';
+import { throwIfAborted } from './deadline';
 import { type Pool, type PoolClient, withTransaction } from './pool';
 
 /** Where a projection's message came from. */
@@ -14,14 +14,6 @@ export interface CheckpointPosition {
   eventId?: string;
 }
 
-/** The handler ran past its deadline: nothing it did is committed, and a retry may help. */
-export class DeadlineExceededError extends PipelineError {
-  constructor(what: string) {
-    super(`${what} passed its deadline and was rolled back`, { code: 'DEADLINE_EXCEEDED', retriable: true });
-    this.name = 'DeadlineExceededError';
-  }
-}
-
 /**
  * Applies a projection's read-model change and stores its Kafka position in the same
  * transaction; a message at or below the stored offset is skipped, whatever offsets Kafka has
@@ -34,6 +26,8 @@ export async function applyWithCheckpoint(
   apply: (client: PoolClient) => Promise<void>,
   signal?: AbortSignal,
 ): Promise<'applied' | 'skipped'> {
+  const what = `projection ${position.projection} at ${position.topic}/${position.partition}@${position.offset}`;
+  throwIfAborted(signal, what);
   return withTransaction(pool, async (client) => {
     const { rows } = await client.query<{ offset: string }>(
       `SELECT "offset"::text AS offset FROM projection_checkpoints
@@ -57,8 +51,7 @@ export async function applyWithCheckpoint(
        ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = now()`,
       [position.projection, position.topic, position.partition, position.offset],
     );
-    if (signal?.aborted)
-      throw new DeadlineExceededError(`projection ${position.projection} at ${position.topic}/${position.partition}@${position.offset}`);
+    throwIfAborted(signal, what);
     // An event seen before still moves the checkpoint past this copy.
     return seen ? 'skipped' : 'applied';
   });

@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
 import { alertDeadLetter } from './alerts';
-import { applyWithCheckpoint, DeadlineExceededError, readCheckpoints } from './checkpoints';
+import { applyWithCheckpoint, readCheckpoints } from './checkpoints';
+import { DeadlineExceededError } from './deadline';
 import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
 import { processOnce } from './idempotency';
 import { outcomesOf, recordOutcome } from './outcomes';
@@ -36,6 +37,30 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
       ).rejects.toThrow('boom');
       expect(await count(`SELECT count(*) AS n FROM tasks WHERE title = 'failed'`)).toBe(0);
       expect((await processOnce(db.pool, 'svc', 'e-2', async () => 'ok')).status).toBe('processed');
+    });
+
+    it('rolls everything back with a retriable deadline error when the signal aborted during the effects', async () => {
+      const deadline = new AbortController();
+      const error = await processOnce(
+        db.pool,
+        'svc',
+        'e-late',
+        async (client) => {
+          await client.query(`INSERT INTO tasks (type, title) VALUES ('t', 'late')`);
+          deadline.abort();
+        },
+        deadline.signal,
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DeadlineExceededError);
+      expect(error).toMatchObject({ retriable: true, code: 'DEADLINE_EXCEEDED' });
+      expect((error as Error).message).toBe('event e-late in svc passed its deadline and was rolled back');
+      expect(await count(`SELECT count(*) AS n FROM tasks WHERE title = 'late'`)).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM processed_events WHERE event_id = 'e-late'`)).toBe(0);
+      // Already aborted: nothing starts.
+      await expect(processOnce(db.pool, 'svc', 'e-late', async () => 'never', deadline.signal)).rejects.toBeInstanceOf(
+        DeadlineExceededError,
+      );
+      expect((await processOnce(db.pool, 'svc', 'e-late', async () => 'ok')).status).toBe('processed');
     });
 
     it('lets exactly one of several concurrent deliveries apply', async () => {
@@ -91,6 +116,33 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
         providerRef: 'ses-9',
       });
       expect(await unrecordedEffects(db.pool)).toEqual([]);
+    });
+
+    it('looks at the deadline before claiming and before performing, never after: a performed effect is always recorded', async () => {
+      const aborted = new AbortController();
+      aborted.abort();
+      let sends = 0;
+      const send = async () => ({ providerRef: `ses-${++sends}` });
+      await expect(
+        performEffect(db.pool, { key: 'order:5', effect: 'email', policy: 'stop' }, send, aborted.signal),
+      ).rejects.toBeInstanceOf(DeadlineExceededError);
+      expect(sends).toBe(0);
+      expect(await count(`SELECT count(*) AS n FROM effects_ledger WHERE effect_key = 'order:5'`)).toBe(0);
+      // The deadline passes while the provider is at work: the effect happened, so it is recorded.
+      const late = new AbortController();
+      const slowSend = async () => {
+        late.abort();
+        return { providerRef: 'ses-late' };
+      };
+      expect(await performEffect(db.pool, { key: 'order:5', effect: 'email', policy: 'stop' }, slowSend, late.signal)).toEqual({
+        status: 'performed',
+        providerRef: 'ses-late',
+      });
+      expect(await performEffect(db.pool, { key: 'order:5', effect: 'email', policy: 'stop' }, send)).toEqual({
+        status: 'already-recorded',
+        providerRef: 'ses-late',
+      });
+      expect(sends).toBe(0);
     });
 
     it('releases the claim when the provider certainly refused, so a later attempt starts clean', async () => {
@@ -187,6 +239,7 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
     it('writes one notification per service and error code per window, and the next says how many it held back', async () => {
       const alert = {
         service: 'alerts-svc',
+        group: 'alerts-svc',
         errorCode: 'ORDER_INVALID',
         errorMessage: 'no customer',
         topic: 't',
@@ -197,28 +250,42 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
       for (let i = 0; i < 5; i++) sent.push(await alertDeadLetter(db.pool, alert, 300));
       // Another error code has its own window.
       sent.push(await alertDeadLetter(db.pool, { ...alert, errorCode: 'SCHEMA_UNKNOWN' }, 300));
-      expect(sent).toEqual([true, false, false, false, false, true]);
+      // So has another consumer group of the service, whose alert names its group in every command.
+      sent.push(await alertDeadLetter(db.pool, { ...alert, group: 'alerts-audit' }, 300));
+      expect(sent).toEqual([true, false, false, false, false, true, true]);
       await new Promise((resolve) => setTimeout(resolve, 350));
       expect(await alertDeadLetter(db.pool, alert, 300)).toBe(true);
       const { rows } = await db.pool.query<{ message: string }>(
         `SELECT message FROM notifications WHERE type = 'dead_letter' AND title LIKE 'alerts-svc:%ORDER_INVALID%' ORDER BY created_at`,
       );
-      expect(rows).toHaveLength(2);
-      expect(rows[1]?.message).toContain('4 more with this error since the last alert.');
+      expect(rows).toHaveLength(3);
+      expect(rows[0]?.message).toContain('pipeline dlq redrive --service alerts-svc;');
+      expect(rows[1]?.message).toContain('consumer group alerts-audit');
+      expect(rows[1]?.message).toContain('pipeline dlq redrive --service alerts-svc --group alerts-audit;');
+      expect(rows[2]?.message).toContain('4 more with this error since the last alert.');
     });
   });
 
   describe('event outcomes', () => {
     it('records each outcome of an event and reads its trail back in order', async () => {
-      const base = { service: 'order-processor', eventId: 'sys:0/1:0', topic: 'cdc.public.orders', partition: 1, offset: '7' };
+      const base = {
+        service: 'order-processor',
+        group: 'order-processor',
+        eventId: 'sys:0/1:0',
+        topic: 'cdc.public.orders',
+        partition: 1,
+        offset: '7',
+      };
       await recordOutcome(db.pool, { ...base, outcome: 'retried', attempt: 1, error: 'SES throttled' });
       await recordOutcome(db.pool, { ...base, topic: 'order-processor.retry.1', offset: '0', outcome: 'processed', attempt: 2 });
-      await recordOutcome(db.pool, { ...base, service: 'inventory-watcher', outcome: 'skipped', attempt: 1 });
+      await recordOutcome(db.pool, { ...base, service: 'inventory-watcher', group: 'inventory-watcher', outcome: 'skipped', attempt: 1 });
+      await recordOutcome(db.pool, { ...base, group: 'order-audit', outcome: 'processed', attempt: 1 });
       const trail = await outcomesOf(db.pool, 'sys:0/1:0');
-      expect(trail.map((o) => [o.service, o.topic, o.outcome, o.attempt, o.error])).toEqual([
-        ['order-processor', 'cdc.public.orders', 'retried', 1, 'SES throttled'],
-        ['order-processor', 'order-processor.retry.1', 'processed', 2, undefined],
-        ['inventory-watcher', 'cdc.public.orders', 'skipped', 1, undefined],
+      expect(trail.map((o) => [o.service, o.group, o.topic, o.outcome, o.attempt, o.error])).toEqual([
+        ['order-processor', 'order-processor', 'cdc.public.orders', 'retried', 1, 'SES throttled'],
+        ['order-processor', 'order-processor', 'order-processor.retry.1', 'processed', 2, undefined],
+        ['inventory-watcher', 'inventory-watcher', 'cdc.public.orders', 'skipped', 1, undefined],
+        ['order-processor', 'order-audit', 'cdc.public.orders', 'processed', 1, undefined],
       ]);
     });
   });

@@ -1,4 +1,5 @@
 import { PipelineError } from '@pipeline/runtime';
+import { throwIfAborted } from './deadline';
 import type { Pool, PoolClient } from './pool';
 
 /**
@@ -51,8 +52,19 @@ export type EffectResult = { status: 'performed'; providerRef: string } | { stat
 /**
  * Claims `(key, effect)`, performs it, records the provider's id. A recorded effect is never
  * performed again; an unrecorded claim from an earlier attempt follows the spec's policy.
+ *
+ * `signal` (the handler's deadline) is looked at before claiming and before calling `perform`,
+ * never after: once `perform` has resolved the effect happened, and its record is written
+ * whatever the signal says, or a retry would perform it again.
  */
-export async function performEffect(pool: Pool, spec: EffectSpec, perform: () => Promise<EffectOutcome>): Promise<EffectResult> {
+export async function performEffect(
+  pool: Pool,
+  spec: EffectSpec,
+  perform: () => Promise<EffectOutcome>,
+  signal?: AbortSignal,
+): Promise<EffectResult> {
+  const what = `effect ${spec.effect} for ${spec.key}`;
+  throwIfAborted(signal, what);
   // One attempt at a time per effect: a second one (a redelivery racing a slow first) backs off.
   const lock = await pool.connect();
   try {
@@ -66,7 +78,7 @@ export async function performEffect(pool: Pool, spec: EffectSpec, perform: () =>
       });
     }
     try {
-      return await claimAndPerform(lock, spec, perform);
+      return await claimAndPerform(lock, spec, perform, signal, what);
     } finally {
       await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 7))', [`${spec.effect}|${spec.key}`]);
     }
@@ -75,7 +87,14 @@ export async function performEffect(pool: Pool, spec: EffectSpec, perform: () =>
   }
 }
 
-async function claimAndPerform(pool: PoolClient, spec: EffectSpec, perform: () => Promise<EffectOutcome>): Promise<EffectResult> {
+async function claimAndPerform(
+  pool: PoolClient,
+  spec: EffectSpec,
+  perform: () => Promise<EffectOutcome>,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<EffectResult> {
+  throwIfAborted(signal, what);
   const { rows } = await pool.query<{ status: string; attempts: number; provider_ref: string | null; claimed_at: Date; inserted: boolean }>(
     `INSERT INTO effects_ledger (effect_key, effect) VALUES ($1, $2)
      ON CONFLICT (effect_key, effect) DO UPDATE SET attempts = effects_ledger.attempts + (effects_ledger.status = 'claimed')::int
@@ -89,6 +108,16 @@ async function claimAndPerform(pool: PoolClient, spec: EffectSpec, perform: () =
     throw new UnrecordedEffectError(spec, claim.claimed_at, claim.attempts);
   }
   if (!claim.inserted && spec.policy === 'stop') throw new UnrecordedEffectError(spec, claim.claimed_at, claim.attempts - 1);
+  if (signal?.aborted) {
+    // Not performed by this attempt: take back what the claim changed, keep what earlier attempts left.
+    await pool.query(
+      claim.inserted
+        ? `DELETE FROM effects_ledger WHERE effect_key = $1 AND effect = $2 AND status = 'claimed'`
+        : `UPDATE effects_ledger SET attempts = attempts - 1 WHERE effect_key = $1 AND effect = $2 AND status = 'claimed'`,
+      [spec.key, spec.effect],
+    );
+    throwIfAborted(signal, what);
+  }
   let outcome: EffectOutcome;
   try {
     outcome = await perform();

@@ -3,6 +3,8 @@ import type { Pool } from './pool';
 /** What happened to one event in one service: the trail `pipeline trace` will follow. */
 export interface EventOutcome {
   service: string;
+  /** The consumer group that handled it (the service name unless CONSUMER_GROUP says otherwise). */
+  group: string;
   eventId: string;
   topic: string;
   partition: number;
@@ -14,8 +16,8 @@ export interface EventOutcome {
 
 export async function recordOutcome(pool: Pool, outcome: EventOutcome): Promise<void> {
   await pool.query(
-    `INSERT INTO event_outcomes (service, event_id, topic, "partition", "offset", outcome, attempt, error)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    `INSERT INTO event_outcomes (service, consumer_group, event_id, topic, "partition", "offset", outcome, attempt, error)
+     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8)`,
     [
       outcome.service,
       outcome.eventId,
@@ -25,6 +27,7 @@ export async function recordOutcome(pool: Pool, outcome: EventOutcome): Promise<
       outcome.outcome,
       outcome.attempt,
       outcome.error ?? null,
+      outcome.group,
     ],
   );
 }
@@ -33,6 +36,7 @@ export async function recordOutcome(pool: Pool, outcome: EventOutcome): Promise<
 export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOutcome & { recordedAt: Date })[]> {
   const { rows } = await pool.query<{
     service: string;
+    consumer_group: string;
     event_id: string;
     topic: string;
     partition: number;
@@ -42,12 +46,13 @@ export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOut
     error: string | null;
     recorded_at: Date;
   }>(
-    `SELECT service, event_id, topic, "partition", "offset"::text AS offset, outcome, attempt, error, recorded_at
+    `SELECT service, consumer_group, event_id, topic, "partition", "offset"::text AS offset, outcome, attempt, error, recorded_at
        FROM event_outcomes WHERE event_id = $1 ORDER BY recorded_at, id`,
     [eventId],
   );
   return rows.map((r) => ({
     service: r.service,
+    group: r.consumer_group,
     eventId: r.event_id,
     topic: r.topic,
     partition: r.partition,

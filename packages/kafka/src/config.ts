@@ -133,9 +133,9 @@ export const topicEnvSchema = z.object({
 
 export type TopicEnv = z.output<typeof topicEnvSchema>;
 
-/** Consumer settings every consumer service shares (the runner comes with the consumer runtime). */
+/** The Kafka consumer's settings (group, retry ladder, deadlines, concurrency) every consumer service shares. */
 export const consumerEnvSchema = z.object({
-  /** Consumer group id. Default: the service name. */
+  /** Consumer group id; also names its retry, dead-letter and redrive topics (<group>.retry.N, <group>.dlq, <group>.redrive). Default: the service name. */
   CONSUMER_GROUP: z.string().min(1).optional(),
   /** Delays of the retry topics, comma-separated milliseconds: one retry topic per entry. */
   RETRY_DELAYS_MS: z
@@ -153,10 +153,6 @@ export const consumerEnvSchema = z.object({
   CONSUMER_CONCURRENCY: envFields.positiveInt(3),
   /** On SIGTERM, how long in-flight handlers may finish before they are abandoned (and redelivered), ms; below SHUTDOWN_TIMEOUT_MS. Default 5000. */
   SHUTDOWN_GRACE_MS: envFields.positiveInt(5_000),
-  /** At most one admin notification per service and error code within this window, ms. Default 900000 (15 min). */
-  DLQ_ALERT_WINDOW_MS: envFields.positiveInt(900_000),
-  /** The compacted topic the cdc-reader publishes its writer schemas to. Default _pipeline.schemas. */
-  SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
 });
 
 export type ConsumerEnv = z.output<typeof consumerEnvSchema>;

@@ -71,14 +71,14 @@ export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter): boo
   return true;
 }
 
-/** Every dead letter of a service, oldest first per partition. */
+/** Every dead letter of a consumer group (its `<group>.dlq`), oldest first per partition. */
 export async function readDeadLetters(
   kafka: Kafka,
-  service: string,
+  group: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
-  await readTopicToEnd(kafka, deadLetterTopic(service), {
+  await readTopicToEnd(kafka, deadLetterTopic(group), {
     onMessage: (message, partition) => letters.push(toDeadLetter(message, partition)),
     ...(onProgress ? { onProgress } : {}),
   });
@@ -92,13 +92,13 @@ export const REDRIVE_HEADERS = {
 } as const;
 
 /**
- * Sends dead letters back to their service through its own redrive topic (never to a shared
- * source topic other services read), acknowledged by Kafka before this returns. The copies keep
- * key, value and headers (their history) and say who redrove them and when.
+ * Sends dead letters back to their consumer group through its own redrive topic (never to a
+ * shared source topic other services read), acknowledged by Kafka before this returns. The copies
+ * keep key, value and headers (their history) and say who redrove them and when.
  */
 export async function sendToRedrive(
   kafka: Kafka,
-  service: string,
+  group: string,
   letters: readonly DeadLetter[],
   actor: string,
   onProgress?: (done: number) => void,
@@ -110,7 +110,7 @@ export async function sendToRedrive(
     for (let i = 0; i < letters.length; i += 100) {
       const chunk = letters.slice(i, i + 100);
       await producer.send({
-        topic: redriveTopic(service),
+        topic: redriveTopic(group),
         acks: -1,
         messages: chunk.map((letter) => {
           const { [FAILURE_HEADERS.dueAtMs]: _due, ...kept } = letter.headers;

@@ -1,5 +1,6 @@
 export * from './client';
 export * from './config';
+export * from './crash';
 export * from './dead-letters';
 export * from './read-topic';
 export * from './readiness';

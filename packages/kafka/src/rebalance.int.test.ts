@@ -34,7 +34,7 @@ describe('two instances of a service through a rebalance', () => {
         kafka,
         service,
         topics: [topic],
-        retry: { service, delaysMs: [200], jitter: 0 },
+        retry: { delaysMs: [200], jitter: 0 },
         decode: async (value) => {
           if (!value) throw new PipelineError('empty', { code: 'EMPTY', retriable: false });
           return JSON.parse(String(value)) as TestEvent;

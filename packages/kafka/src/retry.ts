@@ -2,25 +2,28 @@ import { type PipelineError, toPipelineError } from '@pipeline/runtime';
 
 /**
  * Non-blocking retries as data plus one pure function (ARCHITECTURE.md, "Retries never block a
- * partition"): a failure goes to the service's next retry topic with a due time, or to its
- * dead-letter topic when a retry cannot help or the ladder is exhausted.
+ * partition"): a failure goes to the consumer group's next retry topic with a due time, or to its
+ * dead-letter topic when a retry cannot help or the ladder is exhausted. The topics belong to the
+ * consumer group (which defaults to the service name), so two groups of one service never handle
+ * each other's copies.
  */
 
-export function retryTopic(service: string, attempt: number): string {
-  return `${service}.retry.${attempt}`;
+export function retryTopic(group: string, attempt: number): string {
+  return `${group}.retry.${attempt}`;
 }
 
-export function deadLetterTopic(service: string): string {
-  return `${service}.dlq`;
+export function deadLetterTopic(group: string): string {
+  return `${group}.dlq`;
 }
 
-/** Where `pipeline dlq redrive` sends a service's dead letters back: read by that service only. */
-export function redriveTopic(service: string): string {
-  return `${service}.redrive`;
+/** Where `pipeline dlq redrive` sends a group's dead letters back: read by that group only. */
+export function redriveTopic(group: string): string {
+  return `${group}.redrive`;
 }
 
 export interface RetryPolicy {
-  service: string;
+  /** The consumer group whose retry and dead-letter topics these are. */
+  group: string;
   /** Delay before each retry attempt, ms: one retry topic per entry (RETRY_DELAYS_MS). */
   delaysMs: readonly number[];
   /** Spread of the delay, as a fraction (0.1 = ±10 %), so retries of one outage do not arrive together. Default 0.1. */
@@ -44,20 +47,20 @@ export function routeFailure(
 ): Route {
   const error: PipelineError = toPipelineError(thrown);
   if (!error.retriable) {
-    return { kind: 'dead-letter', topic: deadLetterTopic(policy.service), attempt, reason: `not retriable (${error.code})` };
+    return { kind: 'dead-letter', topic: deadLetterTopic(policy.group), attempt, reason: `not retriable (${error.code})` };
   }
   const delay = policy.delaysMs[attempt - 1];
   if (delay === undefined) {
     return {
       kind: 'dead-letter',
-      topic: deadLetterTopic(policy.service),
+      topic: deadLetterTopic(policy.group),
       attempt,
       reason: `retries exhausted after ${attempt} attempt${attempt === 1 ? '' : 's'}`,
     };
   }
   const jitter = policy.jitter ?? 0.1;
   const spread = delay * jitter * (2 * random() - 1);
-  return { kind: 'retry', topic: retryTopic(policy.service, attempt), attempt: attempt + 1, dueAtMs: nowMs + Math.round(delay + spread) };
+  return { kind: 'retry', topic: retryTopic(policy.group, attempt), attempt: attempt + 1, dueAtMs: nowMs + Math.round(delay + spread) };
 }
 
 /** Headers a retry or dead-letter copy carries, so the message's history travels with it. */

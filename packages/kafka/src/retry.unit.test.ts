@@ -1,12 +1,12 @@
 import { PipelineError } from '@pipeline/runtime';
 import { deadLetterTopic, FAILURE_HEADERS, failureHeaders, readFailureHeaders, retryTopic, routeFailure } from './retry';
 
-const policy = { service: 'order-processor', delaysMs: [5_000, 60_000, 600_000], jitter: 0 };
+const policy = { group: 'order-processor', delaysMs: [5_000, 60_000, 600_000], jitter: 0 };
 const retriable = new PipelineError('SES throttled', { code: 'THROTTLED', retriable: true });
 const permanent = new PipelineError('order has no customer', { code: 'INVALID', retriable: false });
 
 describe('retry routing', () => {
-  it('names topics after the service', () => {
+  it('names topics after the consumer group', () => {
     expect(retryTopic('order-processor', 2)).toBe('order-processor.retry.2');
     expect(deadLetterTopic('order-processor')).toBe('order-processor.dlq');
   });

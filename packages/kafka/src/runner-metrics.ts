@@ -33,6 +33,12 @@ export function runnerMetrics(registry: Registry | undefined) {
       help: 'Retry-topic partitions paused until their next message is due',
       registers,
     }),
+    lastProgress: new Gauge({
+      name: 'consumer_last_progress_timestamp_seconds',
+      help: 'When the consumer last finished a message on this partition (handled, retried or dead-lettered), seconds since the epoch',
+      labelNames: ['topic', 'partition'],
+      registers,
+    }),
     outcomeWriteFailures: new Counter({
       name: 'consumer_outcome_write_failures_total',
       help: 'Outcomes that could not be recorded in event_outcomes (the event itself was handled)',

@@ -61,7 +61,7 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
       kafka,
       service,
       topics: [source],
-      retry: { service, delaysMs: [1_000, 300], jitter: 0 },
+      retry: { delaysMs: [1_000, 300], jitter: 0 },
       decode: async (value) => {
         const event = await decode(value);
         if (event.id === 'unknown-schema' && unknownDecodes++ === 0) {
@@ -192,7 +192,7 @@ describe('ConsumerRunner: deadlines and pauses', () => {
       kafka,
       service,
       topics: [topic],
-      retry: { service, delaysMs: [200], jitter: 0 },
+      retry: { delaysMs: [200], jitter: 0 },
       decode,
       handlerTimeoutMs: 500,
       handle: async (event, context) => {
@@ -232,7 +232,7 @@ describe('ConsumerRunner: deadlines and pauses', () => {
         kafka,
         service,
         topics: [topic],
-        retry: { service, delaysMs: [3_000], jitter: 0 },
+        retry: { delaysMs: [3_000], jitter: 0 },
         decode,
         handle: async (event, context) => {
           handled.push({ id: event.id, attempt: context.attempt });

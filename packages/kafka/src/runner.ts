@@ -2,9 +2,10 @@ import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
+import { onUnrecoverableCrash } from './crash';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
-import { ensureTopics, KEEP_FOREVER } from './topics';
+import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
 
 /** Where a message being handled came from, and how often it was tried. */
 export interface HandlerContext {
@@ -26,13 +27,19 @@ export type HandlerResult = 'processed' | 'skipped';
 
 export interface ConsumerRunnerOptions<E> {
   kafka: Kafka;
-  /** The service: names the retry and dead-letter topics, and the consumer groups unless `groupId` is set. */
+  /** The service (in logs and hints); the consumer group too unless `groupId` is set. */
   service: string;
-  /** Consumer group of the source topics (the retry topics use `<groupId>.retry`). Default: the service. */
+  /**
+   * Consumer group of the source topics; it also names the retry, dead-letter and redrive topics
+   * (`<group>.retry.N`, `<group>.dlq`, `<group>.redrive`), read in group `<group>.retry`. Default: the service.
+   */
   groupId?: string;
-  /** Source topics (a new group starts from the earliest offset). */
+  /**
+   * Source topics (a new group starts from the earliest offset). Those that do not exist yet are
+   * waited for; none: only the retry and redrive topics are read.
+   */
   topics: readonly string[];
-  retry: RetryPolicy;
+  retry: Omit<RetryPolicy, 'group'>;
   /** Bytes → event. Throws a not-retriable error for bad bytes, a retriable one for an unknown schema. */
   decode: (value: Buffer | null, topic: string) => Promise<E>;
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the event.
@@ -58,6 +65,15 @@ export interface ConsumerRunnerOptions<E> {
   onOutcome?: (outcome: Outcome, context: Omit<HandlerContext, 'signal'>, error?: PipelineError) => void | Promise<void>;
   /** Partitions handled at once (order holds within each). Default 3. */
   partitionsConsumedConcurrently?: number;
+  /** How often missing source topics are looked for, ms. Default 1000. */
+  topicPollMs?: number;
+  /** While waiting for source topics, how often to say so again in the log, ms. Default 30000. */
+  waitLogEveryMs?: number;
+  /**
+   * Told when consuming has stopped for good: a consumer crash kafkajs will not restart from, or a
+   * start that failed. The process should exit so its supervisor restarts it.
+   */
+  onFatal?: (error: Error, message: string) => void;
   /** Where the runner's metrics go (/metrics). */
   registry?: Registry;
   /** When the event happened (for example its commit time), ms: feeds the end-to-end latency histogram. */
@@ -79,14 +95,17 @@ class AbandonedError extends Error {}
 type MessageResult = 'done' | 'abandoned';
 
 /**
- * A consumer service's Kafka side: the source topics in group `<service>`, the retry topics in
- * group `<service>.retry`. A failure is copied to the next retry topic (or the dead-letter topic)
+ * A consumer service's Kafka side: the source topics in its consumer group, its retry and redrive
+ * topics in group `<group>.retry`. A failure is copied to the next retry topic (or the dead-letter topic)
  * before the original's offset can be committed, so nothing is lost; a copy may be made twice,
  * which the idempotent handlers absorb. A retry copy not yet due pauses its partition without
  * resolving its offset, so a restart still finds it. Offsets are resolved one message at a time,
  * only once it is handled, so `stop()` can commit exactly what is done.
  */
 export class ConsumerRunner<E> {
+  /** The consumer group of the source topics. */
+  readonly group: string;
+  private readonly policy: RetryPolicy;
   private readonly main: Consumer;
   private readonly retries: Consumer;
   private readonly producer: Producer;
@@ -96,6 +115,10 @@ export class ConsumerRunner<E> {
   /** Fires when the shutdown grace is over: in-flight handlers are abandoned. */
   private readonly shutdown = new AbortController();
   private stopping: Promise<void> | undefined;
+  /** Ends a wait for source topics when the runner stops. */
+  private readonly startAbort = new AbortController();
+  /** Why the runner is not consuming yet (or any more); undefined while it consumes. */
+  private notReady: string | undefined = 'starting';
 
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
@@ -107,10 +130,11 @@ export class ConsumerRunner<E> {
         `handlerTimeoutMs (${options.handlerTimeoutMs}) must be below sessionTimeoutMs (${sessionTimeout}), or the group takes the partitions away mid-work`,
       );
     }
-    const groupId = options.groupId ?? options.service;
-    this.main = options.kafka.consumer({ groupId, sessionTimeout, heartbeatInterval });
+    this.group = options.groupId ?? options.service;
+    this.policy = { ...options.retry, group: this.group };
+    this.main = options.kafka.consumer({ groupId: this.group, sessionTimeout, heartbeatInterval });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
-    this.retries = options.kafka.consumer({ groupId: `${groupId}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
+    this.retries = options.kafka.consumer({ groupId: `${this.group}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
     this.producer = options.kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -119,46 +143,90 @@ export class ConsumerRunner<E> {
   }
 
   get retryTopics(): string[] {
-    return this.options.retry.delaysMs.map((_, i) => retryTopic(this.options.service, i + 1));
+    return this.options.retry.delaysMs.map((_, i) => retryTopic(this.group, i + 1));
   }
 
+  /** Why the runner is not consuming (for /readyz), or undefined while it is. */
+  get notReadyReason(): string | undefined {
+    return this.notReady;
+  }
+
+  /**
+   * Creates the retry, dead-letter and redrive topics, waits until the source topics exist (it
+   * may wait a long time: `notReadyReason` says for what), then consumes. Resolves once consuming,
+   * or when `stop()` ended the wait.
+   */
   async start(): Promise<void> {
     const { options } = this;
     const admin = options.kafka.admin();
     await admin.connect();
+    let found: boolean;
     try {
       const replicationFactor = options.replicationFactor ?? 1;
       const configEntries = { ...(options.topicConfig ?? KEEP_FOREVER) };
       await ensureTopics(admin, [
         ...this.retryTopics.map((topic) => ({ topic, numPartitions: options.retryPartitions ?? 3, replicationFactor, configEntries })),
-        { topic: deadLetterTopic(options.service), numPartitions: 1, replicationFactor, configEntries },
-        { topic: redriveTopic(options.service), numPartitions: 1, replicationFactor, configEntries },
+        { topic: deadLetterTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
+        { topic: redriveTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
       ]);
+      found = await this.waitForSourceTopics(admin);
     } finally {
       await admin.disconnect();
     }
+    if (!found || this.stopping) return;
     await this.producer.connect();
     for (const consumer of [this.main, this.retries]) {
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         this.metrics.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
       });
+      onUnrecoverableCrash(consumer, (error, groupId) => {
+        if (this.stopping) return;
+        this.notReady = `consumer group ${groupId} crashed and kafkajs will not restart it: ${error.message}`;
+        options.onFatal?.(error, this.notReady);
+      });
     }
     const concurrency = options.partitionsConsumedConcurrently ?? 3;
-    await this.main.connect();
-    await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
-    await this.main.run({
-      partitionsConsumedConcurrently: concurrency,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.consumeBatch(payload, 'source'),
-    });
+    if (options.topics.length > 0) {
+      await this.main.connect();
+      await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
+      await this.main.run({
+        partitionsConsumedConcurrently: concurrency,
+        eachBatchAutoResolve: false,
+        eachBatch: (payload) => this.consumeBatch(payload, 'source'),
+      });
+    }
     await this.retries.connect();
-    // Redriven dead letters come back on the service's own redrive topic, read like a due retry.
-    await this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(options.service)], fromBeginning: true });
+    // Redriven dead letters come back on the group's own redrive topic, read like a due retry.
+    await this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(this.group)], fromBeginning: true });
     await this.retries.run({
       partitionsConsumedConcurrently: concurrency,
       eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.consumeBatch(payload, payload.batch.topic === redriveTopic(options.service) ? 'redrive' : 'retry'),
+      eachBatch: (payload) => this.consumeBatch(payload, payload.batch.topic === redriveTopic(this.group) ? 'redrive' : 'retry'),
     });
+    if (!this.stopping) this.notReady = undefined;
+  }
+
+  /** Waits for the source topics, saying so in the log once and then every `waitLogEveryMs`. */
+  private async waitForSourceTopics(admin: ReturnType<Kafka['admin']>): Promise<boolean> {
+    const { options } = this;
+    let loggedAt: number | undefined;
+    const found = await waitForTopics(admin, options.topics, {
+      signal: this.startAbort.signal,
+      ...(options.topicPollMs ? { pollMs: options.topicPollMs } : {}),
+      onMissing: (missing) => {
+        this.notReady = `waiting for topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`;
+        const now = this.now();
+        if (loggedAt !== undefined && now - loggedAt < (options.waitLogEveryMs ?? 30_000)) return;
+        loggedAt = now;
+        options.logger.warn(
+          { missing },
+          `${this.notReady}: nothing is consumed until ${missing.length === 1 ? 'it exists' : 'they exist'} ` +
+            '(the cdc-reader creates the cdc topics when it starts; check it runs with the same CDC_TOPIC_PREFIX)',
+        );
+      },
+    });
+    if (found && loggedAt !== undefined) options.logger.info({ topics: options.topics }, 'the source topics exist now: consuming');
+    return found;
   }
 
   /**
@@ -167,6 +235,8 @@ export class ConsumerRunner<E> {
    */
   stop(graceMs = this.options.shutdownGraceMs ?? 5_000): Promise<void> {
     this.stopping ??= (async () => {
+      this.notReady = 'stopping';
+      this.startAbort.abort();
       for (const timer of this.timers) clearTimeout(timer);
       this.timers.clear();
       this.metrics.pausedPartitions.set(0);
@@ -200,6 +270,7 @@ export class ConsumerRunner<E> {
       }
       if ((await this.process(batch.topic, batch.partition, message, attempt)) === 'abandoned') return;
       resolveOffset(message.offset);
+      this.metrics.lastProgress.set({ topic: batch.topic, partition: String(batch.partition) }, this.now() / 1000);
       await heartbeat();
     }
   }
@@ -260,14 +331,14 @@ export class ConsumerRunner<E> {
   ): Promise<void> {
     const { options } = this;
     const error = toPipelineError(thrown);
-    const route = routeFailure(options.retry, error, context.attempt, this.now());
+    const route = routeFailure(this.policy, error, context.attempt, this.now());
     const headers = failureHeaders({
       originalTopic: origin.topic,
       originalPartition: origin.partition,
       originalOffset: origin.offset,
       attempt: context.attempt,
       firstFailureAtMs: firstFailureAtMs ?? this.now(),
-      consumerGroup: options.groupId ?? options.service,
+      consumerGroup: this.group,
       error: thrown,
       ...(route.kind === 'retry' ? { dueAtMs: route.dueAtMs } : {}),
     });
@@ -282,7 +353,8 @@ export class ConsumerRunner<E> {
       { topic: context.topic, partition: context.partition, offset: context.offset, attempt: context.attempt, to: route.topic, err: error },
       outcome === 'retried'
         ? `retrying on ${route.topic}: ${error.message}`
-        : `dead-lettered to ${route.topic} (${route.kind === 'dead-letter' ? route.reason : ''}): ${error.message}. Inspect it with 'pipeline dlq list ${options.service}'`,
+        : `dead-lettered to ${route.topic} (${route.kind === 'dead-letter' ? route.reason : ''}): ${error.message}. ` +
+            `Inspect it with 'pipeline dlq list --service ${options.service}${this.group === options.service ? '' : ` --group ${this.group}`}'`,
     );
     await this.report(outcome, context, error);
   }

@@ -1,3 +1,4 @@
+import { sleep } from '@pipeline/runtime';
 import type { Admin, ITopicConfig } from 'kafkajs';
 
 /** A topic the pipeline needs, with its settings. */
@@ -45,6 +46,34 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], ti
     timeoutMs,
   );
   return missing.map((spec) => spec.topic);
+}
+
+export interface WaitForTopicsOptions {
+  /** How often the broker is asked, ms. Default 1000. */
+  pollMs?: number;
+  /** Called after every look that found topics missing, with those topics. */
+  onMissing?: (missing: string[]) => void;
+  /** Stops the wait: it then resolves `false`. */
+  signal?: AbortSignal;
+}
+
+/**
+ * Waits until every topic exists and each of its partitions has a leader. A consumer started
+ * before the cdc-reader (which creates the cdc topics when it first leads) waits here instead of
+ * failing, and a new group then reads them from the earliest offset: nothing is lost. Resolves
+ * `true` once they exist, `false` if `signal` aborted first.
+ */
+export async function waitForTopics(admin: Admin, topics: readonly string[], options: WaitForTopicsOptions = {}): Promise<boolean> {
+  for (;;) {
+    if (options.signal?.aborted) return false;
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length === 0) break;
+    options.onMissing?.(missing);
+    await sleep(options.pollMs ?? 1_000, options.signal);
+  }
+  await waitForLeaders(admin, [...topics], 30_000);
+  return true;
 }
 
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number): Promise<void> {

@@ -2,6 +2,8 @@ import { outcomesOf } from '@pipeline/db';
 import {
   committedOffset,
   createTestDatabase,
+  topicWithOrders as ordersTopic,
+  startConsumerChild,
   type TestChild,
   type TestDatabase,
   taskEffects,
@@ -10,7 +12,6 @@ import {
   untilTaskEffects,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { topicWithOrders as ordersTopic, startConsumerChild } from './__tests__/changes';
 
 const EVENTS = 10;
 
@@ -68,9 +69,9 @@ describe('a consumer service process', () => {
     'on SIGTERM %s, commits, leaves the group and exits 0',
     async (_, behaviour, expectedCommit) => {
       const service = uniqueName('test-sigterm');
-      const { topic, ids } = await topicWithOrders('sigterm');
+      const { prefix, topic, ids } = await topicWithOrders('sigterm');
       const inFlight = ids[5] as string;
-      const first = await start({ SERVICE: service, TOPIC: topic, [behaviour]: inFlight, SLOW_MS: '1000' });
+      const first = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix, [behaviour]: inFlight, SLOW_MS: '1000' });
       await first.waitForLine(new RegExp(`^handling ${inFlight}$`));
       const { code, ms } = await sigterm(first);
       process.stdout.write(`SIGTERM with ${behaviour}: exited ${code} after ${ms} ms\n`);
@@ -81,7 +82,7 @@ describe('a consumer service process', () => {
       expect(await committed(service, topic)).toBe(expectedCommit);
       expect((await effects(service)).length).toBe(Number(expectedCommit));
 
-      const second = await start({ SERVICE: service, TOPIC: topic });
+      const second = await start({ SERVICE: service, CDC_TOPIC_PREFIX: prefix });
       try {
         await untilEffects(service, EVENTS);
       } finally {
@@ -99,9 +100,9 @@ describe('a consumer service process', () => {
 
   it('a retry consumer SIGKILLed while paused on a message not yet due handles it after restart', async () => {
     const service = uniqueName('test-paused');
-    const { topic, ids } = await topicWithOrders('paused');
+    const { prefix, topic, ids } = await topicWithOrders('paused');
     const flaky = ids[3] as string;
-    const env = { SERVICE: service, TOPIC: topic, FAIL_FIRST_EVENT: flaky, RETRY_DELAYS_MS: '8000' };
+    const env = { SERVICE: service, CDC_TOPIC_PREFIX: prefix, FAIL_FIRST_EVENT: flaky, RETRY_DELAYS_MS: '8000' };
     const first = await start(env);
     const port = Number((first.lines[0] as string).split(' ')[1]);
     // The retry consumer has fetched the copy and paused its partition until it is due.

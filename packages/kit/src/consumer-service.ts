@@ -1,124 +1,215 @@
-import type { DatabaseEnv } from '@pipeline/db';
-import { alertDeadLetter, type Pool, recordOutcome } from '@pipeline/db';
-import {
-  type ConsumerEnv,
-  ConsumerRunner,
-  type HandlerContext,
-  type HandlerResult,
-  type KafkaEnv,
-  retentionConfig,
-  type TopicEnv,
-} from '@pipeline/kafka';
-import type { ServiceContext, StartedService } from '@pipeline/runtime';
-import { bundledSchemas, type DecodedChange, EnvelopeDecoder, SchemaResolver } from '@pipeline/schemas';
+import { alertDeadLetter, applyWithCheckpoint, performEffect, processOnce, recordOutcome } from '@pipeline/db';
+import { ConsumerRunner, type HandlerContext, retentionConfig } from '@pipeline/kafka';
+import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
+import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, SchemaResolver, toChange } from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
+import type { ConsumerServiceConfig } from './config';
+import { type ChangeContext, type ChangeHandlers, handlerFor, subjectsOf } from './handlers';
+import { type JobHost, type JobSpec, runJobNow, type ScheduledJob, scheduleJob } from './jobs';
 
-/** What a consumer service's handler gets besides the change: where it came from, the deadline, the pool. */
-export interface ChangeContext extends HandlerContext {
-  /** The event's id (every change envelope has one). */
-  eventId: string;
-  pool: Pool;
-}
-
-export interface ConsumerServiceSpec<Row> {
-  /** The service's name: its consumer group, retry topics `<service>.retry.N`, dead-letter topic `<service>.dlq`. */
+export interface ConsumerServiceSpec<C> {
+  /** The service's name: its default consumer group, and who its outcomes and jobs belong to. */
   service: string;
-  /** The cdc topics it reads, for example `cdc.public.orders`. */
-  topics: readonly string[];
   /**
-   * Handles one change. Throw a PipelineError saying whether a retry can help; return `skipped`
-   * when the change had been handled before (processOnce / applyWithCheckpoint say so).
+   * One handler per captured table, keyed `<schema>.<table>`: the service reads exactly those
+   * tables' topics (`<CDC_TOPIC_PREFIX>.<schema>.<table>`). An empty map reads nothing.
    */
-  // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the change.
-  handle: (change: DecodedChange<Row>, context: ChangeContext) => Promise<HandlerResult | void>;
+  handlers: ChangeHandlers<C>;
+  /** Scheduled jobs, run once per occurrence across the service's replicas. */
+  jobs?: readonly JobSpec[];
+  /** The scheduler's clock; tests inject one. */
+  clock?: Clock;
 }
 
-type ConsumerServiceConfig = DatabaseEnv & KafkaEnv & TopicEnv & ConsumerEnv;
-
-export interface StartedConsumerService<Row> extends StartedService {
-  runner: ConsumerRunner<DecodedChange<Row>>;
+export interface StartedConsumerService extends StartedService {
+  /** Undefined when the service has no handlers (and in task mode). */
+  runner: ConsumerRunner<Change<unknown>> | undefined;
   backends: Backends;
+  jobs: readonly ScheduledJob[];
 }
 
 /**
- * A consumer service in a few lines: decodes change envelopes (bundled schemas, then the schema
- * topic), validates them, runs the handler with the retry ladder and dead-letter topic, records
- * every outcome in `event_outcomes`, and stops within SHUTDOWN_GRACE_MS on SIGTERM.
+ * A consumer service: connects, reads the cdc topics of the tables it has handlers for (waiting,
+ * and saying so on /readyz, for topics the cdc-reader has not created yet), decodes and validates
+ * each change, runs its table's handler under the retry ladder and dead-letter topic of the
+ * service's consumer group, records every outcome, and runs its scheduled jobs. A consumer crash
+ * kafkajs will not recover from ends the process (non-zero), for its supervisor to restart it.
+ *
+ * Started for the task `run-job NAME` (see the runtime's `main`), it consumes nothing: it runs
+ * that job once as a manual run and reports the outcome.
  */
-export async function startConsumerService<Row>(
-  { config, logger, registry }: ServiceContext<ConsumerServiceConfig>,
-  spec: ConsumerServiceSpec<Row>,
-): Promise<StartedConsumerService<Row>> {
+export async function startConsumerService<C extends ConsumerServiceConfig>(
+  context: ServiceContext<C>,
+  spec: ConsumerServiceSpec<C>,
+): Promise<StartedConsumerService> {
+  const { config, logger, registry } = context;
+  const group = config.CONSUMER_GROUP ?? spec.service;
   const backends = connectBackends(spec.service, config, logger);
   const { pool, kafka } = backends;
-  const resolver = new SchemaResolver({
-    kafka,
-    topic: config.SCHEMA_TOPIC,
-    bundled: bundledSchemas(),
-    onSkipped: (reason) => logger.warn({ reason }, `skipped a record of ${config.SCHEMA_TOPIC} that is not a schema`),
-  });
-  const decoder = new EnvelopeDecoder(resolver.resolve);
-  const runner = new ConsumerRunner<DecodedChange<Row>>({
-    kafka,
-    service: spec.service,
-    ...(config.CONSUMER_GROUP ? { groupId: config.CONSUMER_GROUP } : {}),
-    topics: spec.topics,
-    retry: { service: spec.service, delaysMs: config.RETRY_DELAYS_MS },
-    decode: (value) => decoder.decode<Row>(value),
-    eventIdOf: (change) => change.envelope.eventId,
-    eventTimeMs: (change) => Date.parse(change.envelope.source.commitTs),
-    handle: (change, context) => spec.handle(change, { ...context, eventId: context.eventId ?? change.envelope.eventId, pool }),
-    handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
-    sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
-    shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
-    partitionsConsumedConcurrently: config.CONSUMER_CONCURRENCY,
-    replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
-    topicConfig: retentionConfig(config.KAFKA_TOPIC_RETENTION_MS),
-    logger,
-    registry,
-    onOutcome: async (outcome, context, error) => {
-      await recordOutcome(pool, {
-        service: spec.service,
-        // Bytes that never decoded have no id: the trail names their position instead.
-        eventId: context.eventId ?? `${context.topic}/${context.partition}@${context.offset}`,
-        topic: context.topic,
-        partition: context.partition,
-        offset: context.offset,
-        outcome,
-        attempt: context.attempt,
-        ...(error ? { error: `${error.code}: ${error.message}` } : {}),
-      });
-      if (outcome === 'dead_lettered' && error) {
-        await alertDeadLetter(
-          pool,
-          {
-            service: spec.service,
-            errorCode: error.code,
-            errorMessage: error.message,
-            topic: context.topic,
-            partition: context.partition,
-            offset: context.offset,
-            ...(context.eventId ? { eventId: context.eventId } : {}),
-          },
-          config.DLQ_ALERT_WINDOW_MS,
-        ).catch((failure: unknown) => logger.warn({ err: failure }, 'could not write the admins’ dead-letter notification'));
-      }
-    },
-  });
+  const jobHost: JobHost = { service: spec.service, pool, logger, registry, ...(spec.clock ? { clock: spec.clock } : {}) };
+
+  if (context.task) {
+    return { runner: undefined, backends, jobs: [], stop: () => backends.close(), ...runTask(context.task, spec, jobHost) };
+  }
+
+  const subjects = subjectsOf(spec.handlers);
+  let runner: ConsumerRunner<Change<unknown>> | undefined;
+  let starting: Promise<void> = Promise.resolve();
+  let stopping = false;
+  if (subjects.length === 0) {
+    logger.info('no change handlers: this service consumes nothing');
+  } else {
+    const resolver = new SchemaResolver({
+      kafka,
+      topic: config.SCHEMA_TOPIC,
+      bundled: bundledSchemas(),
+      onSkipped: (reason) => logger.warn({ reason }, `skipped a record of ${config.SCHEMA_TOPIC} that is not a schema`),
+    });
+    const decoder = new EnvelopeDecoder(resolver.resolve);
+    const where = (context: HandlerContext) => ({ service: spec.service, topic: context.topic });
+    const consumerRunner = new ConsumerRunner<Change<unknown>>({
+      kafka,
+      service: spec.service,
+      groupId: group,
+      topics: subjects.map((subject) => cdcTopic(config.CDC_TOPIC_PREFIX, subject)),
+      retry: { delaysMs: config.RETRY_DELAYS_MS },
+      decode: async (value) => toChange(await decoder.decode(value)),
+      eventIdOf: (change) => change.eventId,
+      eventTimeMs: (change) => Date.parse(change.source.commitTs),
+      handle: async (change, runnerContext) => {
+        const handler = handlerFor(spec.handlers, change, where(runnerContext));
+        return (await handler(change, changeContext(context, { service: spec.service, group }, change, runnerContext, pool))) ?? undefined;
+      },
+      handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
+      sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
+      shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
+      partitionsConsumedConcurrently: config.CONSUMER_CONCURRENCY,
+      replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+      topicConfig: retentionConfig(config.KAFKA_TOPIC_RETENTION_MS),
+      logger,
+      registry,
+      onFatal: (error, message) => context.fatal(error, message),
+      onOutcome: async (outcome, outcomeContext, error) => {
+        await recordOutcome(pool, {
+          service: spec.service,
+          group,
+          // Bytes that never decoded have no id: the trail names their position instead.
+          eventId: outcomeContext.eventId ?? `${outcomeContext.topic}/${outcomeContext.partition}@${outcomeContext.offset}`,
+          topic: outcomeContext.topic,
+          partition: outcomeContext.partition,
+          offset: outcomeContext.offset,
+          outcome,
+          attempt: outcomeContext.attempt,
+          ...(error ? { error: `${error.code}: ${error.message}` } : {}),
+        });
+        if (outcome === 'dead_lettered' && error) {
+          await alertDeadLetter(
+            pool,
+            {
+              service: spec.service,
+              group,
+              errorCode: error.code,
+              errorMessage: error.message,
+              topic: outcomeContext.topic,
+              partition: outcomeContext.partition,
+              offset: outcomeContext.offset,
+              ...(outcomeContext.eventId ? { eventId: outcomeContext.eventId } : {}),
+            },
+            config.DLQ_ALERT_WINDOW_MS,
+          ).catch((failure: unknown) => logger.warn({ err: failure }, 'could not write the admins’ dead-letter notification'));
+        }
+      },
+    });
+    runner = consumerRunner;
+    // In the background: /readyz says what it waits for meanwhile (a topic the reader has not created yet).
+    starting = consumerRunner.start().catch((error: unknown) => {
+      if (!stopping) context.fatal(error, 'the consumer could not start');
+    });
+  }
+
+  let jobs: ScheduledJob[];
   try {
-    await runner.start();
+    jobs = await Promise.all((spec.jobs ?? []).map((job) => scheduleJob(jobHost, job)));
   } catch (error) {
-    await runner.stop(0).catch(() => undefined);
+    stopping = true;
+    await runner?.stop(0).catch(() => undefined);
+    await starting;
     await backends.close();
     throw error;
   }
+
   return {
     runner,
     backends,
-    readinessChecks: backends.readinessChecks,
+    jobs,
+    readinessChecks: {
+      ...backends.readinessChecks,
+      consumer: async () => {
+        const reason = runner?.notReadyReason;
+        if (reason) throw new Error(reason);
+      },
+    },
     stop: async () => {
-      await runner.stop();
+      stopping = true;
+      await Promise.all(jobs.map((job) => job.stop()));
+      await runner?.stop();
+      await starting;
       await backends.close();
     },
+  };
+}
+
+/** The per-event context: what the handler needs, with the database helpers bound to this event and its deadline. */
+function changeContext<C>(
+  { config, logger }: ServiceContext<C>,
+  { service, group }: { service: string; group: string },
+  change: Change<unknown>,
+  runnerContext: HandlerContext,
+  pool: Backends['pool'],
+): ChangeContext<C> {
+  const { topic, partition, offset, attempt, signal } = runnerContext;
+  const eventId = runnerContext.eventId ?? change.eventId;
+  return {
+    service,
+    group,
+    eventId,
+    topic,
+    partition,
+    offset,
+    attempt,
+    signal,
+    logger: logger.child({ eventId, topic, partition, offset, attempt }),
+    config,
+    pool,
+    processOnce: (effects) => processOnce(pool, group, eventId, effects, signal),
+    applyWithCheckpoint: async (projection, apply) => {
+      const result = await applyWithCheckpoint(pool, { projection, topic, partition, offset, eventId }, apply, signal);
+      return result === 'applied' ? 'processed' : 'skipped';
+    },
+    performEffect: (effectSpec, perform) => performEffect(pool, effectSpec, perform, signal),
+  };
+}
+
+/** Task mode: `run-job NAME` runs that job once; any other task is not this kit's. */
+function runTask<C>(
+  task: NonNullable<ServiceContext<C>['task']>,
+  spec: ConsumerServiceSpec<C>,
+  host: JobHost,
+): { task?: Promise<TaskOutcome> } {
+  if (task.name !== 'run-job') return {};
+  const known = (spec.jobs ?? []).map((job) => job.name);
+  const job = spec.jobs?.find((candidate) => candidate.name === task.args[0]);
+  if (!job) {
+    const asked = task.args[0] === undefined ? 'run-job needs a job name' : `${spec.service} has no job ${JSON.stringify(task.args[0])}`;
+    return {
+      task: Promise.resolve({
+        ok: false,
+        exitCode: 64,
+        result: { service: spec.service, error: `${asked}; its jobs: ${known.join(', ') || 'none'}` },
+      }),
+    };
+  }
+  return {
+    task: runJobNow(host, job).then((result) => ({ ok: result.outcome === 'succeeded', result: { ...result } })),
   };
 }

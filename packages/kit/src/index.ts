@@ -1,3 +1,5 @@
 export * from './backends';
+export * from './config';
 export * from './consumer-service';
-export * from './env';
+export * from './handlers';
+export * from './jobs';

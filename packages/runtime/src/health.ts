@@ -22,8 +22,10 @@ export interface HttpEndpoints {
   readonly port: number;
   /** From now on /readyz answers 503 so load balancers and orchestrators stop routing here. */
   markDraining(): void;
-  /** Marks start-up complete; until then /readyz answers 503 "starting". */
-  markStarted(): void;
+  /** Marks start-up complete (with the checks /readyz runs from now on); until then /readyz answers 503 "starting". */
+  markStarted(readinessChecks?: Record<string, ReadinessCheck>): void;
+  /** The service cannot go on and is about to exit: /readyz answers 503 with the reason. */
+  markFailed(reason: string): void;
   close(): Promise<void>;
 }
 
@@ -32,9 +34,10 @@ export interface HttpEndpoints {
  * dependency check passing) and `/metrics` (Prometheus text format).
  */
 export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise<HttpEndpoints> {
-  const checks = options.readinessChecks ?? {};
+  let checks = options.readinessChecks ?? {};
   const checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
-  let state: 'starting' | 'started' | 'draining' = 'starting';
+  let state: 'starting' | 'started' | 'draining' | 'failed' = 'starting';
+  let failure: string | undefined;
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = (req.url ?? '/').split('?')[0];
@@ -43,6 +46,7 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
       case '/healthz':
         return send(res, 200, { status: 'ok' });
       case '/readyz': {
+        if (state === 'failed') return send(res, 503, { status: state, reason: failure });
         if (state !== 'started') return send(res, 503, { status: state });
         const results = await runChecks(checks, checkTimeoutMs);
         const ready = Object.values(results).every((r) => r === 'ok');
@@ -83,10 +87,15 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
   return {
     port,
     markDraining: () => {
-      state = 'draining';
+      if (state !== 'failed') state = 'draining';
     },
-    markStarted: () => {
+    markStarted: (readinessChecks) => {
+      if (readinessChecks) checks = readinessChecks;
       if (state === 'starting') state = 'started';
+    },
+    markFailed: (reason) => {
+      state = 'failed';
+      failure = reason;
     },
     close: () =>
       new Promise<void>((resolve) => {

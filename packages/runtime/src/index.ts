@@ -1,3 +1,4 @@
+export * from './clock';
 export * from './config';
 export * from './errors';
 export * from './health';
@@ -5,3 +6,4 @@ export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
 export * from './service';
+export * from './task';

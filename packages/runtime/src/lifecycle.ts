@@ -7,29 +7,44 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/**
+ * Called when the service cannot go on (say its Kafka consumer crashed for good): the process
+ * stops the service within its deadline and exits 1, so whatever supervises it restarts it.
+ * The caller has logged why.
+ */
+export type Fatal = () => void;
+
 export interface RunServiceOptions {
   service: string;
-  /** Starts the service. A ConfigError makes the process exit with code 78 (EX_CONFIG). */
-  start: () => Promise<{ running: RunningService; logger: Logger; shutdownTimeoutMs: number }>;
+  /**
+   * Starts the service; `fatal` may be called at any time after, even before start resolves.
+   * A ConfigError makes the process exit with code 78 (EX_CONFIG).
+   */
+  start: (fatal: Fatal) => Promise<{ running: RunningService; logger: Logger; shutdownTimeoutMs: number }>;
   /** Injected for tests; defaults to the real process. */
   proc?: Pick<NodeJS.Process, 'on' | 'exit'>;
   /** Where start-up errors are written before a logger exists. */
   writeError?: (text: string) => void;
 }
 
-/** Exit codes an orchestrator can act on. */
-export const EXIT_CODES = { ok: 0, failed: 1, config: 78 } as const;
+/** Exit codes an orchestrator can act on (64 and 78 as in sysexits.h). */
+export const EXIT_CODES = { ok: 0, failed: 1, usage: 64, config: 78 } as const;
 
 /**
  * Runs a service until SIGTERM or SIGINT, then stops it within its deadline. A second signal or a
- * missed deadline exits at once with code 1, saying so.
+ * missed deadline exits at once with code 1, saying so. A fatal error stops it the same way and
+ * exits 1.
  */
 export async function runService(options: RunServiceOptions): Promise<void> {
   const proc = options.proc ?? process;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(`${text}\n`));
   let started: Awaited<ReturnType<RunServiceOptions['start']>>;
+  let fatalBeforeStart = false;
+  let onFatal: Fatal = () => {
+    fatalBeforeStart = true;
+  };
   try {
-    started = await options.start();
+    started = await options.start(() => onFatal());
   } catch (error) {
     if (error instanceof ConfigError) {
       writeError(error.message);
@@ -42,14 +57,7 @@ export async function runService(options: RunServiceOptions): Promise<void> {
   }
   const { running, logger, shutdownTimeoutMs } = started;
   let stopping = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal during shutdown: exiting now');
-      proc.exit(EXIT_CODES.failed);
-      return;
-    }
-    stopping = true;
-    logger.info({ signal, shutdownTimeoutMs }, 'shutting down');
+  const stopAndExit = (exitCode: number): void => {
     const deadline = setTimeout(() => {
       logger.error({ shutdownTimeoutMs }, 'shutdown did not finish within SHUTDOWN_TIMEOUT_MS: exiting anyway');
       proc.exit(EXIT_CODES.failed);
@@ -58,9 +66,9 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     running.stop().then(
       () => {
         clearTimeout(deadline);
-        logger.info('stopped cleanly');
+        logger.info(exitCode === EXIT_CODES.ok ? 'stopped cleanly' : `stopped; exiting with code ${exitCode}`);
         logger.flush?.();
-        proc.exit(EXIT_CODES.ok);
+        proc.exit(exitCode);
       },
       (error: unknown) => {
         clearTimeout(deadline);
@@ -70,7 +78,23 @@ export async function runService(options: RunServiceOptions): Promise<void> {
       },
     );
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      proc.exit(EXIT_CODES.failed);
+      return;
+    }
+    stopping = true;
+    logger.info({ signal, shutdownTimeoutMs }, 'shutting down');
+    stopAndExit(EXIT_CODES.ok);
+  };
+  onFatal = () => {
+    if (stopping) return;
+    stopping = true;
+    stopAndExit(EXIT_CODES.failed);
+  };
   // `on`, not `once`: a second signal must reach `onSignal` rather than the default handler.
   proc.on('SIGTERM', onSignal);
   proc.on('SIGINT', onSignal);
+  if (fatalBeforeStart) onFatal();
 }

@@ -1,22 +1,37 @@
+import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Env, parseConfig, type RuntimeEnv } from './config';
-import { type HttpEndpoints, type ReadinessCheck, startHttpEndpoints } from './health';
+import { type ReadinessCheck, startHttpEndpoints } from './health';
 import { type RunningService, runService } from './lifecycle';
 import { type Logger, makeLogger } from './logger';
 import { makeMetricsRegistry } from './metrics';
+import { parseEntryArgs, runTask, type TaskOutcome, type TaskRequest } from './task';
 
 /** What a service's own start function receives: parsed config and the shared runtime pieces. */
 export interface ServiceContext<C> {
   config: C;
   logger: Logger;
   registry: Registry;
+  /**
+   * Set when the entry point was started for one task (`node dist/main.js run-job NAME`) rather
+   * than to serve: the service does that task, reports it in `StartedService.task`, and consumes nothing.
+   */
+  task?: TaskRequest;
+  /**
+   * The service cannot go on (its Kafka consumer crashed for good, say): logs `message` with the
+   * error, turns /readyz to 503 with the reason, stops the service and exits 1, so whatever
+   * supervises it restarts it. Safe to call more than once.
+   */
+  fatal(error: unknown, message: string): void;
 }
 
 /** What a service's start function returns. */
 export interface StartedService extends RunningService {
-  /** Dependencies /readyz checks (database, Kafka, …). */
+  /** Dependencies /readyz checks (database, Kafka, the consumer's own state …). */
   readinessChecks?: Record<string, ReadinessCheck>;
+  /** In task mode: the task's outcome. A service that cannot do the task leaves it unset. */
+  task?: Promise<TaskOutcome>;
 }
 
 export interface ServiceDefinition<S extends z.ZodType> {
@@ -26,32 +41,60 @@ export interface ServiceDefinition<S extends z.ZodType> {
   start: (context: ServiceContext<z.output<S>>) => Promise<StartedService>;
 }
 
+/** What a test injects in place of the real process. */
+export interface MainIo {
+  /** Arguments after the script (default `process.argv.slice(2)`). */
+  argv?: readonly string[];
+  proc?: Pick<NodeJS.Process, 'on' | 'exit'>;
+  writeError?: (text: string) => void;
+  writeResult?: (text: string) => void;
+  logDestination?: pino.DestinationStream;
+}
+
 /**
- * The common main(): parse config once, log JSON, serve /healthz /readyz /metrics, start, and
- * stop within SHUTDOWN_TIMEOUT_MS on SIGTERM (draining readiness first).
+ * The common main(). Without arguments it serves: parse config once, bind /healthz /readyz
+ * /metrics, start, and stop within SHUTDOWN_TIMEOUT_MS on SIGTERM (draining readiness first) or
+ * when the service reports a fatal error. With a task (`run-job NAME`) it does that task once,
+ * prints its outcome as one JSON line on stdout (logs go to stderr) and exits with it.
  */
-export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = process.env): Promise<void> {
+export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = process.env, io: MainIo = {}): Promise<void> {
+  const args = parseEntryArgs(io.argv ?? process.argv.slice(2));
+  if (args.kind === 'task') return runTask(definition, env, args.task, io);
+  if (args.kind === 'usage') {
+    (io.writeError ?? ((text: string) => process.stderr.write(`${text}\n`)))(args.message);
+    (io.proc ?? process).exit(64);
+    return Promise.resolve();
+  }
   return runService({
     service: definition.name,
-    start: async () => {
+    ...(io.proc ? { proc: io.proc } : {}),
+    ...(io.writeError ? { writeError: io.writeError } : {}),
+    start: async (exitFatally) => {
       const config = parseConfig(definition.name, definition.configSchema, env) as z.output<S> & RuntimeEnv;
-      const logger = makeLogger({ service: definition.name, level: config.LOG_LEVEL });
+      const logger = makeLogger({
+        service: definition.name,
+        level: config.LOG_LEVEL,
+        ...(io.logDestination ? { destination: io.logDestination } : {}),
+      });
       const registry = makeMetricsRegistry(definition.name);
-      const service = await definition.start({ config, logger, registry });
-      let endpoints: HttpEndpoints;
+      // Bound first: a busy port stops the service before it connects to anything, and /readyz says "starting" meanwhile.
+      const endpoints = await startHttpEndpoints({ host: config.HTTP_HOST, port: config.HTTP_PORT, registry, logger });
+      let failed = false;
+      const fatal = (error: unknown, message: string): void => {
+        if (failed) return;
+        failed = true;
+        logger.error({ err: error }, `${message}; exiting with code 1 so that whatever supervises the service restarts it`);
+        endpoints.markFailed(message);
+        exitFatally();
+      };
+      let service: StartedService;
       try {
-        endpoints = await startHttpEndpoints({
-          host: config.HTTP_HOST,
-          port: config.HTTP_PORT,
-          registry,
-          logger,
-          ...(service.readinessChecks ? { readinessChecks: service.readinessChecks } : {}),
-        });
+        service = await definition.start({ config, logger, registry, fatal });
       } catch (error) {
-        await service.stop();
+        await endpoints.close();
         throw error;
       }
-      endpoints.markStarted();
+      endpoints.markStarted(service.readinessChecks);
       logger.info({ httpPort: endpoints.port }, `${definition.name} started`);
       return {
         logger,

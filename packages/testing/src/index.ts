@@ -1,5 +1,7 @@
 export * from './child';
 export * from './cleanup';
+export * from './clock';
+export * from './consumer/changes';
 export * from './database';
 export * from './effects';
 export * from './kafka';

@@ -1,20 +1,16 @@
 import { consumerServiceEnvSchema } from '@pipeline/kit';
-import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
 export const SERVICE = 'inventory-watcher';
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 })
-  .extend({
-    /** Time of day (UTC, HH:MM) of the daily check that catches any crossing missed. Default 02:00. */
-    INVENTORY_DAILY_CHECK_AT: z
-      .string()
-      .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a UTC time of day as HH:MM, for example 02:00' })
-      .default('02:00'),
-  })
-  .superRefine(checkKafkaEnv)
-  .superRefine(checkConsumerEnv);
+export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 }).extend({
+  /** Time of day (UTC, HH:MM) of the daily check that catches any crossing missed. Default 02:00. */
+  INVENTORY_DAILY_CHECK_AT: z
+    .string()
+    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a UTC time of day as HH:MM, for example 02:00' })
+    .default('02:00'),
+});
 
 export type Config = z.output<typeof configSchema>;
 

@@ -1,9 +1,12 @@
-import { connectBackends } from '@pipeline/kit';
+import { startConsumerService } from '@pipeline/kit';
 import type { ServiceContext, StartedService } from '@pipeline/runtime';
 import { type Config, SERVICE } from './config';
 
-/** Skeleton: holds its connections and reports readiness; event handling arrives with the consumer runtime. */
-export async function start({ config, logger }: ServiceContext<Config>): Promise<StartedService> {
-  const backends = connectBackends(SERVICE, config, logger);
-  return { readinessChecks: backends.readinessChecks, stop: () => backends.close() };
+/**
+ * On the consumer kit with no handlers yet: it connects, serves /healthz, /readyz and /metrics,
+ * and consumes nothing. Its handlers arrive with its own issue; until then no event is
+ * dead-lettered and its consumer group commits nothing.
+ */
+export function start(context: ServiceContext<Config>): Promise<StartedService> {
+  return startConsumerService(context, { service: SERVICE, handlers: {} });
 }

@@ -1,20 +1,16 @@
 import { consumerServiceEnvSchema } from '@pipeline/kit';
-import { checkConsumerEnv, checkKafkaEnv } from '@pipeline/kafka';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
 export const SERVICE = 'metrics-projector';
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: 9104 })
-  .extend({
-    /** Name of the projection in projection_checkpoints. Default sales_metrics. */
-    PROJECTION_NAME: z
-      .string()
-      .regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected lower_snake_case' })
-      .default('sales_metrics'),
-  })
-  .superRefine(checkKafkaEnv)
-  .superRefine(checkConsumerEnv);
+export const configSchema = consumerServiceEnvSchema({ httpPort: 9104 }).extend({
+  /** Name of the projection in projection_checkpoints. Default sales_metrics. */
+  PROJECTION_NAME: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, { error: 'expected lower_snake_case' })
+    .default('sales_metrics'),
+});
 
 export type Config = z.output<typeof configSchema>;
 

@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { type DeadLetterActionRecord, deadLetterActions, recordDeadLetterActions } from '@pipeline/db';
+import { type DeadLetterActionRecord, deadLetterActions, dlqSelector, recordDeadLetterActions } from '@pipeline/db';
 import { type DeadLetter, type DeadLetterFilter, matchesFilter, readDeadLetters, sendToRedrive } from '@pipeline/kafka';
 import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC, SchemaResolver } from '@pipeline/schemas';
 import { Command } from 'commander';
@@ -10,6 +10,8 @@ import { progressBar } from '../progress';
 
 interface LetterOptions extends ConnectionOptions {
   service: string;
+  /** The consumer group whose <group>.dlq is read (default: the service). */
+  group?: string;
   error?: string;
   sourceTopic?: string;
   json?: boolean;
@@ -21,6 +23,12 @@ interface LetterView extends DeadLetter {
   actions: DeadLetterActionRecord[];
 }
 
+const groupOf = (options: LetterOptions): string => options.group ?? options.service;
+
+/** "order-processor", or "order-processor (group audit)" for another consumer group of it. */
+const whose = (options: LetterOptions): string =>
+  groupOf(options) === options.service ? options.service : `${options.service} (group ${groupOf(options)})`;
+
 function parseAt(at: string): { partition: number; offset: string } {
   const match = /^(\d+):(\d+)$/.exec(at);
   if (!match)
@@ -29,15 +37,15 @@ function parseAt(at: string): { partition: number; offset: string } {
 }
 
 async function loadLetters(options: LetterOptions, pool: pg.Pool): Promise<LetterView[]> {
-  const bar = progressBar(`reading ${options.service}.dlq`, !options.json);
+  const bar = progressBar(`reading ${groupOf(options)}.dlq`, !options.json);
   const kafka = cliKafka(options);
   let letters: DeadLetter[];
   try {
-    letters = await readDeadLetters(kafka, options.service, (done, total) => bar.update(done, total));
+    letters = await readDeadLetters(kafka, groupOf(options), (done, total) => bar.update(done, total));
   } finally {
     bar.stop();
   }
-  const actions = await deadLetterActions(pool, options.service);
+  const actions = await deadLetterActions(pool, options.service, groupOf(options));
   return letters.map((letter) => {
     const done = actions.get(`${letter.partition}:${letter.offset}`) ?? [];
     const last = done.at(-1);
@@ -50,7 +58,7 @@ async function findLetter(options: LetterOptions, pool: pg.Pool, at: { partition
   const letter = (await loadLetters(options, pool)).find((l) => l.partition === at.partition && l.offset === at.offset);
   if (!letter) {
     throw new CliError(
-      `no dead letter at ${at.partition}:${at.offset} for ${options.service}; \`pipeline dlq list --service ${options.service} --all\` lists them`,
+      `no dead letter at ${at.partition}:${at.offset} for ${whose(options)}; \`pipeline dlq list ${dlqSelector(options.service, groupOf(options))} --all\` lists them`,
     );
   }
   return letter;
@@ -77,7 +85,8 @@ function summary(letter: LetterView): Record<string, unknown> {
 }
 
 function withCommon(command: Command, filters: boolean): Command {
-  command.requiredOption('--service <name>', 'the consumer service whose dead letters these are (its <service>.dlq topic)');
+  command.requiredOption('--service <name>', 'the consumer service whose dead letters these are');
+  command.option('--group <group>', "the service's consumer group, whose <group>.dlq is read (default: the service's name)");
   if (filters) {
     command.option('--error <text>', 'only letters whose error code, name or message contains this (case-insensitive)');
     command.option('--source-topic <topic>', 'only letters first read from this topic');
@@ -97,7 +106,7 @@ function listCommand(): Command {
         if (options.json) return printJson(letters.map(summary));
         if (letters.length === 0) {
           process.stdout.write(
-            `no dead letters for ${options.service}${options.all ? '' : ' (resolved ones are hidden; --all shows them)'}\n`,
+            `no dead letters for ${whose(options)}${options.all ? '' : ' (resolved ones are hidden; --all shows them)'}\n`,
           );
           return;
         }
@@ -149,7 +158,7 @@ function showCommand(): Command {
         if (options.json) return printJson(view);
         process.stdout.write(
           [
-            `dead letter ${options.at} of ${options.service} (${letter.status})`,
+            `dead letter ${options.at} of ${whose(options)} (${letter.status})`,
             `  event       ${letter.eventId ?? '-'}`,
             `  source      ${letter.originalTopic} ${letter.originalPartition}:${letter.originalOffset}, ${letter.attempt} attempt(s), first failed ${new Date(letter.firstFailureAtMs).toISOString()}`,
             `  error       ${letter.errorName} ${letter.errorCode}: ${letter.errorMessage}`,
@@ -173,7 +182,7 @@ function showCommand(): Command {
 function redriveCommand(): Command {
   return withCommon(
     new Command('redrive').description(
-      'Send dead letters back to their service only (its <service>.redrive topic), once the cause is fixed; records who and when',
+      'Send dead letters back to their consumer group only (its <group>.redrive topic), once the cause is fixed; records who and when',
     ),
     true,
   )
@@ -195,15 +204,15 @@ function redriveCommand(): Command {
           if (options.json) return printJson({ dryRun: Boolean(options.dryRun), letters: letters.map(summary) });
           process.stdout.write(
             letters.length === 0
-              ? `nothing to redrive for ${options.service} (redriven letters need --again; resolved ones are never redriven)\n`
-              : `would redrive ${letters.length} letter(s) to ${options.service}.redrive:\n${letters.map((l) => `  ${l.partition}:${l.offset} ${l.errorCode}: ${l.errorMessage}`.slice(0, 120)).join('\n')}\n`,
+              ? `nothing to redrive for ${whose(options)} (redriven letters need --again; resolved ones are never redriven)\n`
+              : `would redrive ${letters.length} letter(s) to ${groupOf(options)}.redrive:\n${letters.map((l) => `  ${l.partition}:${l.offset} ${l.errorCode}: ${l.errorMessage}`.slice(0, 120)).join('\n')}\n`,
           );
           return;
         }
         const who = actor(options.actor);
-        const bar = progressBar(`redriving to ${options.service}.redrive`, !options.json);
+        const bar = progressBar(`redriving to ${groupOf(options)}.redrive`, !options.json);
         try {
-          await sendToRedrive(cliKafka(options), options.service, letters, who, (done) => bar.update(done, letters.length));
+          await sendToRedrive(cliKafka(options), groupOf(options), letters, who, (done) => bar.update(done, letters.length));
         } finally {
           bar.stop();
         }
@@ -211,6 +220,7 @@ function redriveCommand(): Command {
           pool,
           letters.map((l) => ({
             service: options.service,
+            group: groupOf(options),
             partition: l.partition,
             offset: l.offset,
             action: 'redriven' as const,
@@ -220,7 +230,7 @@ function redriveCommand(): Command {
         );
         if (options.json) return printJson({ redriven: letters.map(summary).map((s) => s.at), actor: who });
         process.stdout.write(
-          `redrove ${letters.length} letter(s) to ${options.service}.redrive as ${who}; events already processed are skipped by the service's idempotency\n`,
+          `redrove ${letters.length} letter(s) to ${groupOf(options)}.redrive as ${who}; events already processed are skipped by the service's idempotency\n`,
         );
       });
     });
@@ -242,6 +252,7 @@ function resolveCommand(): Command {
         await recordDeadLetterActions(pool, [
           {
             service: options.service,
+            group: groupOf(options),
             ...at,
             action: 'resolved',
             actor: who,
@@ -250,14 +261,14 @@ function resolveCommand(): Command {
           },
         ]);
         if (options.json) return printJson({ resolved: options.at, actor: who, note: options.note });
-        process.stdout.write(`resolved ${options.at} of ${options.service} as ${who}: ${options.note}\n`);
+        process.stdout.write(`resolved ${options.at} of ${whose(options)} as ${who}: ${options.note}\n`);
       });
     });
 }
 
 export function dlqCommand(): Command {
   return new Command('dlq')
-    .description('Inspect, redrive and resolve a consumer service’s dead letters')
+    .description('Inspect, redrive and resolve the dead letters of a consumer service (of one of its consumer groups with --group)')
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(redriveCommand())

@@ -27,7 +27,7 @@ const runner = new ConsumerRunner<{ id: string; fail?: boolean }>({
   kafka,
   service,
   topics: [env.TOPIC as string],
-  retry: { service, delaysMs: [100], jitter: 0 },
+  retry: { delaysMs: [100], jitter: 0 },
   // The broker's minimum: a killed member's partitions move on after 6 s instead of 30.
   sessionTimeoutMs: 6_000,
   handlerTimeoutMs: 3_000,
