@@ -165,7 +165,7 @@ describe('operations: pipeline replay and pipeline dlq', () => {
       target_role: 'admin',
       title: `${service}: an event was dead-lettered (ORDER_INVALID)`,
     });
-    expect(alerts.rows[0]?.message).toContain(`Once the cause is fixed: pipeline dlq redrive --service ${service}`);
+    expect(alerts.rows[0]?.message).toContain(`Once the cause is fixed: \`pipeline dlq redrive --service ${service}\``);
 
     const listed = JSON.parse(pipeline(['dlq', 'list', '--service', service, '--json']).stdout) as {
       at: string;

@@ -58,8 +58,8 @@ export async function alertDeadLetter(pool: Pool, alert: DeadLetterAlert, window
         `${alert.eventId ? `, event ${alert.eventId}` : ''}` +
         `${alert.group === alert.service ? '' : `, consumer group ${alert.group}`}.` +
         `${earlier > 0 ? ` ${earlier} more with this error since the last alert.` : ''}` +
-        ` Inspect: pipeline dlq list ${selector}. Once the cause is fixed: pipeline dlq redrive ${selector};` +
-        ` or mark it handled: pipeline dlq resolve ${selector} --at P:O --note "…".`,
+        ` Inspect: \`pipeline dlq list ${selector}\`. Once the cause is fixed: \`pipeline dlq redrive ${selector}\`;` +
+        ` or mark it handled: \`pipeline dlq resolve ${selector} --at P:O --note "…"\`.`,
     );
     return true;
   });
@@ -82,6 +82,6 @@ export async function alertJobFailed(pool: Pool, alert: JobFailureAlert): Promis
     `${alert.service}: scheduled job ${alert.job} failed`,
     `The run due at ${alert.scheduledFor.toISOString()} failed ${alert.attempts} time${alert.attempts === 1 ? '' : 's'} and was ` +
       `retried until its next run was due; last error: ${alert.error.slice(0, 500)}. ` +
-      `Inspect: pipeline jobs list. Once the cause is fixed, run it now: pipeline jobs run ${alert.job} --service ${alert.service}.`,
+      `Inspect: \`pipeline jobs list\`. Once the cause is fixed, run it now: \`pipeline jobs run ${alert.job} --service ${alert.service}\`.`,
   );
 }

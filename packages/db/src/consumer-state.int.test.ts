@@ -259,9 +259,9 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
         `SELECT message FROM notifications WHERE type = 'dead_letter' AND title LIKE 'alerts-svc:%ORDER_INVALID%' ORDER BY created_at`,
       );
       expect(rows).toHaveLength(3);
-      expect(rows[0]?.message).toContain('pipeline dlq redrive --service alerts-svc;');
+      expect(rows[0]?.message).toContain('`pipeline dlq redrive --service alerts-svc`;');
       expect(rows[1]?.message).toContain('consumer group alerts-audit');
-      expect(rows[1]?.message).toContain('pipeline dlq redrive --service alerts-svc --group alerts-audit;');
+      expect(rows[1]?.message).toContain('`pipeline dlq redrive --service alerts-svc --group alerts-audit`;');
       expect(rows[2]?.message).toContain('4 more with this error since the last alert.');
     });
   });

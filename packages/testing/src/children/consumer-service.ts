@@ -7,6 +7,7 @@
  * SLOW_EVENT/SLOW_MS (that event's handler takes SLOW_MS), HANG_EVENT (that handler never returns
  * and ignores its abort signal), FAIL_FIRST_EVENT (its first attempt fails, retriable),
  * POISON_EVENTS (comma-separated: these fail every time, not retriable, straight to the DLQ),
+ * FAILING_EVENTS (comma-separated: these fail every time, retriable, so they climb the retry ladder),
  * JOB_NAME (a job on JOB_CRON in JOB_TZ that inserts a task `job:<trigger>`; JOB_FAIL=1 makes it throw).
  * Prints `handling <eventId>` when a handler starts.
  */
@@ -28,6 +29,9 @@ async function handle(id: string, ctx: ChangeContext<ConsumerServiceConfig>) {
   if (ctx.eventId === env.SLOW_EVENT) await new Promise((resolve) => setTimeout(resolve, Number(env.SLOW_MS)));
   if ((env.POISON_EVENTS ?? '').split(',').includes(ctx.eventId)) {
     throw new PipelineError(`order ${id} cannot be confirmed: its customer is unknown`, { code: 'ORDER_INVALID', retriable: false });
+  }
+  if ((env.FAILING_EVENTS ?? '').split(',').includes(ctx.eventId)) {
+    throw new PipelineError(`the warehouse API keeps failing for order ${id}`, { code: 'WAREHOUSE_DOWN', retriable: true });
   }
   if (ctx.eventId === env.FAIL_FIRST_EVENT && ctx.attempt === 1) {
     throw new PipelineError('first attempt fails', { code: 'ONCE', retriable: true });
