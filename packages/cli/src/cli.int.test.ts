@@ -1,15 +1,7 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { loadMigrations } from '@pipeline/db';
-import { createEmptyDatabase, sharedStack } from '@pipeline/testing';
+import { createEmptyDatabase, runPipeline } from '@pipeline/testing';
 
-const repoRoot = sharedStack().config.repoRoot;
-const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
-
-function pipeline(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(bin, args, { encoding: 'utf8', env: { ...process.env, ...env }, cwd: repoRoot });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const pipeline = runPipeline;
 
 describe('the pipeline command (as installed by npm ci)', () => {
   it.each([

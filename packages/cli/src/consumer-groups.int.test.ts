@@ -1,10 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { outcomesOf } from '@pipeline/db';
 import { FAILURE_HEADERS, headersAsText, readTopicToEnd } from '@pipeline/kafka';
 import {
   createTestDatabase,
-  sharedStack,
+  runPipeline,
   startConsumerChild,
   type TestChild,
   type TestDatabase,
@@ -15,8 +13,6 @@ import {
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 
-const repoRoot = sharedStack().config.repoRoot;
-const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
 const EVENTS = 6;
 
 /**
@@ -43,15 +39,7 @@ describe('two consumer groups of one service', () => {
     await db.drop();
   });
 
-  function pipeline(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(bin, [...args, '--database-url', db.url], {
-      encoding: 'utf8',
-      cwd: repoRoot,
-      input: '',
-      env: { ...process.env, KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(',') },
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
+  const pipeline = (args: string[]) => runPipeline([...args, '--database-url', db.url]);
 
   async function messages(topic: string): Promise<Record<string, string>[]> {
     const out: Record<string, string>[] = [];

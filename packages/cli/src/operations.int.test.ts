@@ -1,11 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { outcomesOf } from '@pipeline/db';
 import {
   committedOffset,
   createTestDatabase,
   topicWithOrders as ordersTopic,
-  sharedStack,
+  runPipeline,
   startConsumerChild,
   type TestChild,
   type TestDatabase,
@@ -16,8 +14,6 @@ import {
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 
-const repoRoot = sharedStack().config.repoRoot;
-const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
 const EVENTS = 10;
 
 /** Replay, dead-letter inspection, redrive and resolve, against services running as processes. */
@@ -38,15 +34,7 @@ describe('operations: pipeline replay and pipeline dlq', () => {
     await db.drop();
   });
 
-  function pipeline(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(bin, [...args, '--database-url', db.url], {
-      encoding: 'utf8',
-      cwd: repoRoot,
-      input: '',
-      env: { ...process.env, KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(',') },
-    });
-    return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-  }
+  const pipeline = (args: string[]) => runPipeline([...args, '--database-url', db.url]);
 
   const topicWithOrders = (prefix: string) => ordersTopic(kafka, prefix, EVENTS);
 

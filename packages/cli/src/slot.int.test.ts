@@ -1,16 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import type { SlotReport } from '@pipeline/db';
-import { createTestDatabase, sharedStack, type TestDatabase, uniqueName } from '@pipeline/testing';
+import { createTestDatabase, runPipeline, type TestDatabase, uniqueName } from '@pipeline/testing';
 import pg from 'pg';
 
-const repoRoot = sharedStack().config.repoRoot;
-const bin = join(repoRoot, 'node_modules', '.bin', 'pipeline');
-
-function pipeline(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(bin, args, { encoding: 'utf8', cwd: repoRoot, input: '' });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const pipeline = (args: string[]) => runPipeline(args);
 
 describe('pipeline slot', () => {
   let db: TestDatabase;

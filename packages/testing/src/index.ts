@@ -1,5 +1,6 @@
 export * from './child';
 export * from './cleanup';
+export * from './cli';
 export * from './clock';
 export * from './consumer/changes';
 export * from './database';
