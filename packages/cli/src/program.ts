@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq';
+import { jobsCommand } from './commands/jobs';
 import { migrateCommand } from './commands/migrate';
 import { replayCommand } from './commands/replay';
 import { slotCommand } from './commands/slot';
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .addCommand(slotCommand())
     .addCommand(dlqCommand())
     .addCommand(replayCommand())
+    .addCommand(jobsCommand())
     .addCommand(startCommand());
   return program;
 }
