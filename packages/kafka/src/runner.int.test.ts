@@ -259,4 +259,33 @@ describe('ConsumerRunner: deadlines and pauses', () => {
       await second.stop();
     }
   }, 60_000);
+
+  it('waits for a source topic that does not exist, says which, and consumes nothing after a stop during the wait', async () => {
+    const kafka = testKafka('runner-wait');
+    const service = uniqueName('test-runner-wait');
+    const missing = uniqueName('test.runner.missing');
+    const runner = new ConsumerRunner<TestEvent>({
+      kafka,
+      service,
+      topics: [missing],
+      retry: { delaysMs: [200], jitter: 0 },
+      decode,
+      handle: async () => undefined,
+      topicPollMs: 100,
+      logger,
+    });
+    const starting = runner.start();
+    await until(() => runner.notReadyReason === `waiting for topic ${missing}`);
+    await runner.stop();
+    await starting;
+    expect(runner.notReadyReason).toBe('stopping');
+    // The start ended without joining a group: nothing consumes after stop().
+    const admin = kafka.admin();
+    await admin.connect();
+    const { groups } = await admin.describeGroups([service, `${service}.retry`]);
+    const topics = await admin.listTopics();
+    await admin.disconnect();
+    expect(groups.map((group) => group.members.length)).toEqual([0, 0]);
+    expect(topics).not.toContain(missing);
+  }, 60_000);
 });

@@ -70,8 +70,8 @@ export interface ConsumerRunnerOptions<E> {
   /** While waiting for source topics, how often to say so again in the log, ms. Default 30000. */
   waitLogEveryMs?: number;
   /**
-   * Told when consuming has stopped for good: a consumer crash kafkajs will not restart from, or a
-   * start that failed. The process should exit so its supervisor restarts it.
+   * Told when consuming has stopped for good (a consumer crash kafkajs will not restart from): the
+   * process should exit so its supervisor restarts it.
    */
   onFatal?: (error: Error, message: string) => void;
   /** Where the runner's metrics go (/metrics). */
@@ -117,6 +117,8 @@ export class ConsumerRunner<E> {
   private stopping: Promise<void> | undefined;
   /** Ends a wait for source topics when the runner stops. */
   private readonly startAbort = new AbortController();
+  /** The start in progress: stop() waits for it, so nothing connects after stop() disconnected. */
+  private starting: Promise<void> | undefined;
   /** Why the runner is not consuming yet (or any more); undefined while it consumes. */
   private notReady: string | undefined = 'starting';
 
@@ -156,7 +158,12 @@ export class ConsumerRunner<E> {
    * may wait a long time: `notReadyReason` says for what), then consumes. Resolves once consuming,
    * or when `stop()` ended the wait.
    */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    this.starting ??= this.connectAndRun();
+    return this.starting;
+  }
+
+  private async connectAndRun(): Promise<void> {
     const { options } = this;
     const admin = options.kafka.admin();
     await admin.connect();
@@ -237,6 +244,8 @@ export class ConsumerRunner<E> {
     this.stopping ??= (async () => {
       this.notReady = 'stopping';
       this.startAbort.abort();
+      // A start that fails is the caller's to report; here it only must have ended.
+      await this.starting?.catch(() => undefined);
       for (const timer of this.timers) clearTimeout(timer);
       this.timers.clear();
       this.metrics.pausedPartitions.set(0);
