@@ -1,5 +1,5 @@
 import { outcomesOf } from '@pipeline/db';
-import { FAILURE_HEADERS } from '@pipeline/kafka';
+import { FAILURE_HEADERS, headersAsText, readTopicToEnd } from '@pipeline/kafka';
 import { makeLogger, parseConfig } from '@pipeline/runtime';
 import {
   buildEnvelopeSchema,
@@ -46,23 +46,6 @@ export const typedHandlers: ChangeHandlers<ConsumerServiceConfig> = {
   // @ts-expect-error an orders handler cannot be written for inventory rows
   'public.orders': async (change: Change<InventoryRow>) => (change.after?.quantity ? 'processed' : 'skipped'),
 };
-
-async function readTopic(kafka: Kafka, topic: string, count: number) {
-  const consumer = kafka.consumer({ groupId: uniqueName('test-read') });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  const out: { headers: Record<string, string> }[] = [];
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        out.push({ headers: Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)])) });
-        if (out.length >= count) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return out;
-}
 
 describe('startConsumerService: typed handlers per table', () => {
   let kafka: Kafka;
@@ -233,12 +216,13 @@ describe('startConsumerService: typed handlers per table', () => {
         `it handles public.inventory, public.orders. Check what writes to ${orders}, or add a handler for the table; then redrive the letter.`,
     );
 
-    const dead = await readTopic(kafka, `${service}.dlq`, 3);
-    expect(dead.map((d) => d.headers['event-id']).sort()).toEqual(['csvc-customer', 'csvc-garbage', 'csvc-invalid']);
-    for (const d of dead) {
-      expect(d.headers[FAILURE_HEADERS.originalTopic]).toBe(orders);
-      expect(d.headers[FAILURE_HEADERS.attempt]).toBe('1');
-      expect(d.headers[FAILURE_HEADERS.consumerGroup]).toBe(service);
+    const dead: Record<string, string>[] = [];
+    await readTopicToEnd(kafka, `${service}.dlq`, { onMessage: (message) => dead.push(headersAsText(message.headers)) });
+    expect(dead.map((headers) => headers['event-id']).sort()).toEqual(['csvc-customer', 'csvc-garbage', 'csvc-invalid']);
+    for (const headers of dead) {
+      expect(headers[FAILURE_HEADERS.originalTopic]).toBe(orders);
+      expect(headers[FAILURE_HEADERS.attempt]).toBe('1');
+      expect(headers[FAILURE_HEADERS.consumerGroup]).toBe(service);
     }
 
     const tasks = await db.pool.query<{ title: string }>('SELECT title FROM tasks WHERE type = $1 ORDER BY title', [service]);
