@@ -1,6 +1,6 @@
 import type { SlotReport } from '@pipeline/db';
-import { createTestDatabase, runPipeline, type TestDatabase, uniqueName } from '@pipeline/testing';
-import pg from 'pg';
+import { createTestDatabase, runPipeline, type TestDatabase, testClient, uniqueName } from '@pipeline/testing';
+import type pg from 'pg';
 
 const pipeline = (args: string[]) => runPipeline(args);
 
@@ -52,7 +52,7 @@ describe('pipeline slot', () => {
   });
 
   it('drop refuses an active slot, and asks before dropping', async () => {
-    const stream = new pg.Client({ connectionString: db.readerUrl, replication: 'database' } as pg.ClientConfig);
+    const stream = testClient({ connectionString: db.readerUrl, replication: 'database' } as pg.ClientConfig);
     stream.on('error', () => undefined);
     await stream.connect();
     void stream

@@ -1,14 +1,14 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEmptyDatabase } from '@pipeline/testing';
-import pg from 'pg';
+import { createEmptyDatabase, testClient } from '@pipeline/testing';
+import type pg from 'pg';
 import { loadMigrations, migrate } from './migrations';
 
 /** An empty database and a client on it, for testing the migrator itself. */
 async function emptyDatabase(): Promise<{ client: pg.Client; url: string; cleanup: () => Promise<void> }> {
   const db = await createEmptyDatabase('migrate');
-  const client = new pg.Client({ connectionString: db.url });
+  const client = testClient({ connectionString: db.url });
   await client.connect();
   return {
     client,
@@ -75,7 +75,7 @@ describe('migrate', () => {
   it('serialises concurrent runs: each migration is applied exactly once', async () => {
     const { client, url, cleanup } = await emptyDatabase();
     try {
-      const other = new pg.Client({ connectionString: url });
+      const other = testClient({ connectionString: url });
       await other.connect();
       const [a, b] = await Promise.all([migrate(client), migrate(other)]);
       await other.end();

@@ -1,5 +1,5 @@
-import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
-import pg from 'pg';
+import { createTestDatabase, type TestDatabase, testClient } from '@pipeline/testing';
+import type pg from 'pg';
 
 const CAPTURED = ['customers', 'orders', 'order_items', 'suppliers', 'inventory', 'opportunities'];
 
@@ -9,7 +9,7 @@ describe('the cdc reader role (pipeline_reader)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('reader');
-    reader = new pg.Client({ connectionString: db.readerUrl });
+    reader = testClient({ connectionString: db.readerUrl });
     await reader.connect();
   });
   afterAll(async () => {

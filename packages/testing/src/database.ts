@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { makePool, type Pool } from '@pipeline/db';
-import pg from 'pg';
+import { testClient } from './pg';
 import { sharedStack, TEMPLATE_DATABASE, TEST_READER_PASSWORD } from './shared-stack';
 
 export interface TestDatabase {
@@ -33,7 +33,7 @@ function withDatabase(url: string, database: string, user?: { name: string; pass
 export async function createEmptyDatabase(prefix = 'empty'): Promise<{ name: string; url: string; drop: () => Promise<void> }> {
   const adminUrl = sharedStack().endpoints.databaseUrl;
   const name = uniqueName(prefix);
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = testClient({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name}`);
@@ -47,7 +47,7 @@ export async function createEmptyDatabase(prefix = 'empty'): Promise<{ name: str
 export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   const adminUrl = sharedStack().endpoints.databaseUrl;
   const name = uniqueName(prefix);
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = testClient({ connectionString: adminUrl });
   await admin.connect();
   try {
     await admin.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE_DATABASE}`);
@@ -70,7 +70,7 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
 
 /** Drops a database whatever still uses it: its replication slots first, then its connections. */
 export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
+  const admin = testClient({ connectionString: adminUrl });
   await admin.connect();
   try {
     // A terminated walsender releases its slot a moment later: retry until the slots are gone.

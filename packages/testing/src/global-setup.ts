@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
-import pg from 'pg';
+import { testClient } from './pg';
 import { sharedStack, TEMPLATE_DATABASE, TEST_READER_PASSWORD } from './shared-stack';
 
 /**
@@ -15,7 +15,7 @@ export default async function globalSetup(): Promise<void> {
   writeFileSync(join(stack.config.dir, 'run', 'started-by-tests.json'), JSON.stringify(started));
   if (started.length > 0) process.stdout.write(`\n[global setup] started ${started.join(', ')} for this test run\n`);
 
-  const admin = new pg.Client({ connectionString: stack.endpoints.databaseUrl });
+  const admin = testClient({ connectionString: stack.endpoints.databaseUrl });
   await admin.connect();
   try {
     await admin.query(`DROP DATABASE IF EXISTS ${TEMPLATE_DATABASE} WITH (FORCE)`);
@@ -25,7 +25,7 @@ export default async function globalSetup(): Promise<void> {
   }
   const url = new URL(stack.endpoints.databaseUrl);
   url.pathname = `/${TEMPLATE_DATABASE}`;
-  const template = new pg.Client({ connectionString: url.toString() });
+  const template = testClient({ connectionString: url.toString() });
   await template.connect();
   try {
     await migrate(template, loadMigrations());

@@ -6,5 +6,6 @@ export * from './consumer/changes';
 export * from './database';
 export * from './effects';
 export * from './kafka';
+export * from './pg';
 export * from './private-stack';
 export * from './shared-stack';

@@ -1,7 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort } from '@pipeline/testing';
-import pg from 'pg';
+import { freePort, testPool } from '@pipeline/testing';
 import { consume, type ReaderFixture, type Received, readerFixture } from './__tests__/harness';
 import { startReaderProcess } from './__tests__/process';
 import { parseLsn } from './lsn';
@@ -55,7 +54,7 @@ describe('cdc-reader crash safety: SIGKILL at random moments while sessions comm
     const random = prng(seed);
 
     // Writers: several sessions committing small transactions back-to-back.
-    const writerPool = new pg.Pool({ connectionString: fixture.db.url, max: WRITERS });
+    const writerPool = testPool({ connectionString: fixture.db.url, max: WRITERS });
     let writing = true;
     let committed = 0;
     const startWriters = () =>

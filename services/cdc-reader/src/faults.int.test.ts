@@ -1,9 +1,9 @@
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
 import type { Stack } from '@pipeline/stack';
-import { privateStack, uniqueName } from '@pipeline/testing';
+import { privateStack, testPool, uniqueName } from '@pipeline/testing';
 import { logLevel } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { Registry } from 'prom-client';
 import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { makeReaderMetrics, type ReaderMetrics } from './metrics';
@@ -22,8 +22,7 @@ describe('cdc-reader when servers go away', () => {
   const pools: pg.Pool[] = [];
 
   const pool = (url: string) => {
-    const p = new pg.Pool({ connectionString: url, max: 3 });
-    p.on('error', () => undefined);
+    const p = testPool({ connectionString: url, max: 3 });
     pools.push(p);
     return p;
   };

@@ -1,6 +1,6 @@
 import type { Stack } from '@pipeline/stack';
-import { privateStack, testKafka, uniqueName } from '@pipeline/testing';
-import pg from 'pg';
+import { privateStack, testKafka, testPool, uniqueName } from '@pipeline/testing';
+import type pg from 'pg';
 import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { CdcReader, type CdcReaderOptions } from './reader';
 import { FatalReaderError } from './slot';
@@ -22,9 +22,9 @@ describe('lost slot', () => {
     await stack.up();
     const { ownerUrl, readerUrl: reader } = await migratePrivateDatabase(stack.endpoints.databaseUrl);
     const readerUrl = new URL(reader);
-    admin = new pg.Pool({ connectionString: ownerUrl, max: 2 });
-    readerPool = new pg.Pool({ connectionString: readerUrl.toString(), max: 3 });
-    readerPool.on('error', () => undefined);
+    // Both outlive the server at the end (stack.destroy): their idle clients' errors are expected.
+    admin = testPool({ connectionString: ownerUrl, max: 2 });
+    readerPool = testPool({ connectionString: readerUrl.toString(), max: 3 });
     const kafka = testKafka('lost-slot');
     const id = uniqueName('lost');
     const base = testReaderOptions({

@@ -1,9 +1,9 @@
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
 import { makeLogger } from '@pipeline/runtime';
 import { bundledSchemas, type Envelope, EnvelopeDecoder, SchemaResolver } from '@pipeline/schemas';
-import { createTestDatabase, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import { createTestDatabase, sharedStack, type TestDatabase, testClient, testKafka, testPool, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import pg from 'pg';
+import type pg from 'pg';
 import { Registry } from 'prom-client';
 import { makeReaderMetrics, type ReaderMetrics } from '../metrics';
 import { CdcReader, type CdcReaderOptions } from '../reader';
@@ -86,9 +86,8 @@ export async function readerFixture(name: string): Promise<ReaderFixture> {
     deadLetterTopic,
     topic: (table) => `${prefix}.public.${table}`,
     options(overrides = {}) {
-      const pool = new pg.Pool({ connectionString: db.readerUrl, max: 3 });
-      // A server restart ends idle connections: the pool replaces them (unhandled, it would crash).
-      pool.on('error', () => undefined);
+      // A server restart ends idle connections: the pool replaces them.
+      const pool = testPool({ connectionString: db.readerUrl, max: 3 });
       pools.push(pool);
       const registry = new Registry();
       return {
@@ -197,7 +196,7 @@ export async function consume(
 
 /** Migrates a private stack's database and gives the owner's and the reader role's URLs. */
 export async function migratePrivateDatabase(ownerUrl: string): Promise<{ ownerUrl: string; readerUrl: string }> {
-  const client = new pg.Client({ connectionString: ownerUrl });
+  const client = testClient({ connectionString: ownerUrl });
   await client.connect();
   try {
     await migrate(client, loadMigrations());
