@@ -3,6 +3,7 @@ import { makeLogger, redactUrl } from '@pipeline/runtime';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { type Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+import { cliEnv } from './env';
 import { CliError } from './output';
 
 export interface ConnectionOptions {
@@ -12,12 +13,12 @@ export interface ConnectionOptions {
 
 /** --database-url, else DATABASE_URL, else the local stack's database. */
 export function databaseUrlOf(options: ConnectionOptions): string {
-  return options.databaseUrl ?? process.env.DATABASE_URL ?? makeStack(stackConfigFromEnv()).endpoints.databaseUrl;
+  return options.databaseUrl ?? cliEnv().DATABASE_URL ?? makeStack(stackConfigFromEnv()).endpoints.databaseUrl;
 }
 
 /** --brokers, else KAFKA_BROKERS, else the local stack's broker. */
 export function brokersOf(options: ConnectionOptions): string[] {
-  const list = options.brokers ?? process.env.KAFKA_BROKERS;
+  const list = options.brokers ?? cliEnv().KAFKA_BROKERS;
   return list ? list.split(',').map((b) => b.trim()) : makeStack(stackConfigFromEnv()).endpoints.kafkaBrokers;
 }
 

@@ -1,6 +1,18 @@
 import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import { readTopicToEnd } from './read-topic';
-import { deadLetterTopic, FAILURE_HEADERS, redriveTopic } from './retry';
+import { FAILURE_HEADERS, redriveTopic } from './retry';
+
+/**
+ * Headers a cdc-reader dead letter (a change it could not encode, on CDC_DLQ_TOPIC) carries
+ * besides the failure headers every dead letter has.
+ */
+export const READER_DLQ_HEADERS = {
+  /** The error message (the header every reader version wrote). */
+  errorMessage: 'error-message',
+  sourceTable: 'source-table',
+  /** The commit LSN of the transaction the change belongs to. */
+  sourceLsn: 'source-lsn',
+} as const;
 
 /** One message of a service's dead-letter topic, with the story its headers tell. */
 export interface DeadLetter {
@@ -71,14 +83,14 @@ export function matchesFilter(letter: DeadLetter, filter: DeadLetterFilter): boo
   return true;
 }
 
-/** Every dead letter of a consumer group (its `<group>.dlq`), oldest first per partition. */
-export async function readDeadLetters(
+/** Every dead letter of a dead-letter topic (a group's, or the cdc-reader's CDC_DLQ_TOPIC), oldest first per partition. */
+export async function readDeadLetterTopic(
   kafka: Kafka,
-  group: string,
+  topic: string,
   onProgress?: (done: number, total: number) => void,
 ): Promise<DeadLetter[]> {
   const letters: DeadLetter[] = [];
-  await readTopicToEnd(kafka, deadLetterTopic(group), {
+  await readTopicToEnd(kafka, topic, {
     onMessage: (message, partition) => letters.push(toDeadLetter(message, partition)),
     ...(onProgress ? { onProgress } : {}),
   });

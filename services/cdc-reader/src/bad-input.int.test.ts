@@ -1,3 +1,5 @@
+import { FAILURE_HEADERS } from '@pipeline/kafka';
+import { runPipeline } from '@pipeline/testing';
 import { consume, type ReaderFixture, readerFixture, startReader, waitStreaming } from './__tests__/harness';
 import type { ReaderMetrics } from './metrics';
 import type { CdcReader } from './reader';
@@ -55,6 +57,51 @@ describe('cdc-reader with rows the contract cannot carry, and a table that chang
     // The ordinals stay as they would have been: the good rows around it keep ids 0 and 2.
     const inTx = orders.filter((r) => r.envelope.after?.total !== '4.00').map((r) => r.envelope.eventId.split(':').at(-1));
     expect(inTx.sort()).toEqual(['0', '2']);
+    // The failure headers every dead letter has, so operators read it like a consumer's.
+    expect(letter.headers).toMatchObject({
+      [FAILURE_HEADERS.originalTopic]: fixture.topic('orders'),
+      [FAILURE_HEADERS.errorCode]: 'UNENCODABLE_CHANGE',
+      [FAILURE_HEADERS.errorMessage]: 'column total: NaN cannot be carried as a decimal',
+      [FAILURE_HEADERS.consumerGroup]: 'cdc-reader',
+    });
+  });
+
+  it('shows that dead letter to operators with pipeline dlq, and refuses to redrive it, saying why', async () => {
+    const pipeline = (args: string[]) =>
+      runPipeline([...args, '--service', 'cdc-reader', '--database-url', fixture.db.url], { CDC_DLQ_TOPIC: fixture.deadLetterTopic });
+    const listed = pipeline(['dlq', 'list', '--json']);
+    expect(listed.stderr).toBe('');
+    const letters = JSON.parse(listed.stdout) as {
+      at: string;
+      eventId: string;
+      sourceTopic: string;
+      sourcePosition: string;
+      error: string;
+    }[];
+    expect(letters).toEqual([
+      expect.objectContaining({
+        at: '0:0',
+        sourceTopic: fixture.topic('orders'),
+        sourcePosition: expect.stringMatching(/^LSN [0-9A-F]+\/[0-9A-F]+$/),
+        error: 'UNENCODABLE_CHANGE: column total: NaN cannot be carried as a decimal',
+      }),
+    ]);
+    expect(pipeline(['dlq', 'list']).stdout).toContain('UNENCODABLE_CHANGE: column total: NaN cannot be carried as a decimal');
+
+    const shown = pipeline(['dlq', 'show', '--at', '0:0']);
+    expect(shown.status).toBe(0);
+    expect(shown.stdout).toContain('change (the cdc-reader could not encode it)');
+    expect(shown.stdout).toContain('"total": "NaN"');
+    const json = JSON.parse(pipeline(['dlq', 'show', '--at', '0:0', '--json']).stdout) as { change: { table: string; change: object } };
+    expect(json.change).toMatchObject({ table: 'public.orders', tag: 'insert', change: { new: { total: 'NaN', customer_id: customer } } });
+
+    const redrive = pipeline(['dlq', 'redrive']);
+    expect(redrive.status).toBe(1);
+    expect(redrive.stderr).toContain("the cdc-reader's dead letters cannot be redriven: each is a change it could not encode");
+    expect(redrive.stderr).toContain('Fix the row at the source');
+    const resolved = pipeline(['dlq', 'resolve', '--at', '0:0', '--note', 'total corrected at the source']);
+    expect(resolved.status).toBe(0);
+    expect(pipeline(['dlq', 'list']).stdout).toBe('no dead letters for cdc-reader (resolved ones are hidden; --all shows them)\n');
   });
 
   it('keeps streaming through ALTER TABLE ADD COLUMN: an unknown column is skipped with a warning and a metric', async () => {

@@ -10,6 +10,7 @@ import { formatLsn, parseLsn } from './lsn';
 import { mapDelete, mapInsert, mapTruncate, mapUpdate, type OutEvent, type Tuple, type TxContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
 import { TextPgoutputPlugin } from './plugin';
+import { deadLetterRecord } from './records';
 import type { RelationInfo } from './relation';
 import type { RelationRegistry } from './relations';
 
@@ -347,20 +348,22 @@ export class ReplicationSession {
 
   private async deadLetter(rel: RelationInfo, raw: Pgoutput.Message, error: unknown): Promise<void> {
     const tx = this.requireTx();
-    const id = `${tx.systemId}:${tx.commitLsn}:${tx.nextOrdinal()}`;
-    const reason = error instanceof Error ? error.message : String(error);
+    const record = deadLetterRecord({
+      subject: rel.subject,
+      topic: rel.topic,
+      eventId: `${tx.systemId}:${tx.commitLsn}:${tx.nextOrdinal()}`,
+      commitLsn: tx.commitLsn,
+      xid: tx.xid,
+      change: raw as unknown as { tag: string } & Record<string, unknown>,
+      error,
+      nowMs: this.now(),
+    });
     this.options.logger.error(
-      { table: rel.subject, eventId: id, err: error },
-      `a change to ${rel.subject} cannot be encoded and went to ${this.options.deadLetterTopic}: ${reason}`,
+      { table: rel.subject, eventId: record.message.headers?.['event-id'], err: error },
+      `a change to ${rel.subject} cannot be encoded and went to ${this.options.deadLetterTopic}: ${record.reason}. ` +
+        `Inspect it with 'pipeline dlq list --service cdc-reader'`,
     );
-    const change = JSON.stringify({ table: rel.subject, tag: raw.tag, commitLsn: tx.commitLsn, xid: tx.xid, change: raw }, (key, value) =>
-      key === 'relation' || key === 'relations' ? undefined : typeof value === 'bigint' ? value.toString() : value,
-    );
-    await (this.batcher as EventBatcher).add(
-      this.options.deadLetterTopic,
-      { key: rel.subject, value: change, headers: { 'event-id': id, 'error-message': reason.slice(0, 1000), 'source-table': rel.subject } },
-      change.length,
-    );
+    await (this.batcher as EventBatcher).add(this.options.deadLetterTopic, record.message, record.bytes);
     this.options.metrics.deadLetters.inc({ table: rel.subject });
   }
 }

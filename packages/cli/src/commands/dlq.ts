@@ -1,10 +1,19 @@
 import { userInfo } from 'node:os';
 import { type DeadLetterActionRecord, deadLetterActions, dlqSelector, recordDeadLetterActions } from '@pipeline/db';
-import { type DeadLetter, type DeadLetterFilter, matchesFilter, readDeadLetters, sendToRedrive } from '@pipeline/kafka';
+import {
+  type DeadLetter,
+  type DeadLetterFilter,
+  deadLetterTopic,
+  matchesFilter,
+  READER_DLQ_HEADERS,
+  readDeadLetterTopic,
+  sendToRedrive,
+} from '@pipeline/kafka';
 import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC, SchemaResolver } from '@pipeline/schemas';
 import { Command } from 'commander';
 import type pg from 'pg';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
+import { cliEnv } from '../env';
 import { CliError, formatDuration, formatTable, printJson } from '../output';
 import { progressBar } from '../progress';
 
@@ -25,6 +34,27 @@ interface LetterView extends DeadLetter {
 
 const groupOf = (options: LetterOptions): string => options.group ?? options.service;
 
+/** The cdc-reader's dead letters are changes it could not encode, on CDC_DLQ_TOPIC; it has no consumer group. */
+const READER = 'cdc-reader';
+const isReader = (options: LetterOptions): boolean => options.service === READER;
+
+/** Where the letters are: the reader's CDC_DLQ_TOPIC, else the group's `<group>.dlq`. */
+function topicOf(options: LetterOptions): string {
+  if (!isReader(options)) return deadLetterTopic(groupOf(options));
+  if (options.group && options.group !== READER) {
+    throw new CliError(
+      'the cdc-reader has no consumer group: its dead letters are on CDC_DLQ_TOPIC (default _pipeline.cdc.dlq); leave out --group',
+    );
+  }
+  return cliEnv().CDC_DLQ_TOPIC;
+}
+
+/** Where a letter's event came from: a position in its topic, or (the reader's letters, which never reached one) its commit LSN. */
+const sourceOf = (letter: DeadLetter): string =>
+  letter.originalPartition < 0
+    ? `LSN ${letter.headers[READER_DLQ_HEADERS.sourceLsn] ?? '?'}`
+    : `${letter.originalPartition}:${letter.originalOffset}`;
+
 /** "order-processor", or "order-processor (group audit)" for another consumer group of it. */
 const whose = (options: LetterOptions): string =>
   groupOf(options) === options.service ? options.service : `${options.service} (group ${groupOf(options)})`;
@@ -37,11 +67,12 @@ function parseAt(at: string): { partition: number; offset: string } {
 }
 
 async function loadLetters(options: LetterOptions, pool: pg.Pool): Promise<LetterView[]> {
-  const bar = progressBar(`reading ${groupOf(options)}.dlq`, !options.json);
+  const topic = topicOf(options);
+  const bar = progressBar(`reading ${topic}`, !options.json);
   const kafka = cliKafka(options);
   let letters: DeadLetter[];
   try {
-    letters = await readDeadLetters(kafka, groupOf(options), (done, total) => bar.update(done, total));
+    letters = await readDeadLetterTopic(kafka, topic, (done, total) => bar.update(done, total));
   } finally {
     bar.stop();
   }
@@ -68,14 +99,14 @@ function filterOf(options: LetterOptions): DeadLetterFilter {
   return { ...(options.error ? { error: options.error } : {}), ...(options.sourceTopic ? { sourceTopic: options.sourceTopic } : {}) };
 }
 
-const actor = (given?: string): string => given ?? process.env.PIPELINE_ACTOR ?? userInfo().username;
+const actor = (given?: string): string => given ?? cliEnv().PIPELINE_ACTOR ?? userInfo().username;
 
 function summary(letter: LetterView): Record<string, unknown> {
   return {
     at: `${letter.partition}:${letter.offset}`,
     eventId: letter.eventId ?? null,
     sourceTopic: letter.originalTopic,
-    sourcePosition: `${letter.originalPartition}:${letter.originalOffset}`,
+    sourcePosition: sourceOf(letter),
     attempts: letter.attempt,
     error: `${letter.errorCode}: ${letter.errorMessage}`,
     deadLetteredAt: new Date(letter.timestampMs).toISOString(),
@@ -114,7 +145,7 @@ function listCommand(): Command {
         const rows = letters.map((l) => [
           `${l.partition}:${l.offset}`,
           formatDuration(now - l.timestampMs),
-          `${l.originalTopic} ${l.originalPartition}:${l.originalOffset}`,
+          `${l.originalTopic} ${sourceOf(l)}`,
           String(l.attempt),
           `${l.errorCode}: ${l.errorMessage}`.slice(0, 80),
           l.status,
@@ -125,18 +156,29 @@ function listCommand(): Command {
 }
 
 function showCommand(): Command {
-  return withCommon(new Command('show').description('One dead letter: headers, the decoded envelope, the error with its stack'), false)
+  return withCommon(
+    new Command('show').description(
+      "One dead letter: headers, the decoded envelope (the cdc-reader's: the change it could not encode), the error with its stack",
+    ),
+    false,
+  )
     .requiredOption('--at <partition:offset>', 'which letter (from `pipeline dlq list`)')
     .option('--schema-topic <topic>', 'where writer schemas are published', SCHEMA_TOPIC)
     .action(async (options: LetterOptions & { at: string; schemaTopic: string }) => {
       const at = parseAt(options.at);
       await withPool(options, async (pool) => {
         const letter = await findLetter(options, pool, at);
-        const resolver = new SchemaResolver({ kafka: cliKafka(options), topic: options.schemaTopic, bundled: bundledSchemas() });
         let envelope: unknown;
+        let change: unknown;
         let decodeError: string | undefined;
         try {
-          envelope = (await new EnvelopeDecoder(resolver.resolve).decode(letter.value)).envelope;
+          if (isReader(options)) {
+            // The reader's letters hold the change as JSON: it never became an envelope.
+            change = JSON.parse(letter.value?.toString('utf8') ?? 'null');
+          } else {
+            const resolver = new SchemaResolver({ kafka: cliKafka(options), topic: options.schemaTopic, bundled: bundledSchemas() });
+            envelope = (await new EnvelopeDecoder(resolver.resolve).decode(letter.value)).envelope;
+          }
         } catch (error) {
           decodeError = (error as Error).message;
         }
@@ -146,7 +188,7 @@ function showCommand(): Command {
           headers: letter.headers,
           errorName: letter.errorName,
           errorStack: letter.errorStack,
-          envelope: envelope ?? null,
+          ...(isReader(options) ? { change: change ?? null } : { envelope: envelope ?? null }),
           ...(decodeError
             ? {
                 decodeError,
@@ -160,7 +202,7 @@ function showCommand(): Command {
           [
             `dead letter ${options.at} of ${whose(options)} (${letter.status})`,
             `  event       ${letter.eventId ?? '-'}`,
-            `  source      ${letter.originalTopic} ${letter.originalPartition}:${letter.originalOffset}, ${letter.attempt} attempt(s), first failed ${new Date(letter.firstFailureAtMs).toISOString()}`,
+            `  source      ${letter.originalTopic} ${sourceOf(letter)}, ${letter.attempt} attempt(s), first failed ${new Date(letter.firstFailureAtMs).toISOString()}`,
             `  error       ${letter.errorName} ${letter.errorCode}: ${letter.errorMessage}`,
             ...letter.actions.map((a) => `  ${a.action.padEnd(11)} by ${a.actor} at ${a.at?.toISOString()}${a.note ? `: ${a.note}` : ''}`),
             'headers',
@@ -169,7 +211,9 @@ function showCommand(): Command {
               .map(([name, value]) => `  ${name}: ${value}`),
             decodeError
               ? `value (does not decode: ${decodeError})\n  ${view.valuePreview}`
-              : `envelope\n${JSON.stringify(envelope, null, 2)}`,
+              : isReader(options)
+                ? `change (the cdc-reader could not encode it)\n${JSON.stringify(change, null, 2)}`
+                : `envelope\n${JSON.stringify(envelope, null, 2)}`,
             'stack',
             letter.errorStack,
             '',
@@ -191,6 +235,14 @@ function redriveCommand(): Command {
     .option('--again', 'also letters redriven before (they are skipped otherwise)')
     .option('--actor <name>', 'who is redriving (default: PIPELINE_ACTOR, else the OS user)')
     .action(async (options: LetterOptions & { at?: string[]; dryRun?: boolean; again?: boolean; actor?: string }) => {
+      if (isReader(options)) {
+        throw new CliError(
+          "the cdc-reader's dead letters cannot be redriven: each is a change it could not encode into the event contract " +
+            '(a value the row schema cannot hold), and sending the same change again fails the same way. Fix the row at the source: ' +
+            'its next change carries the corrected row to every consumer (or take a new snapshot: stop the reader, `pipeline slot drop`, ' +
+            'start it). Then mark the letter handled: `pipeline dlq resolve --service cdc-reader --at P:O --note "…"`',
+        );
+      }
       const only = options.at?.map(parseAt);
       await withPool(options, async (pool) => {
         const letters = (await loadLetters(options, pool)).filter(

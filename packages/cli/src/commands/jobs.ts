@@ -5,6 +5,7 @@ import { type ManualRunResult, makeSchedule } from '@pipeline/kit';
 import { findRepoRoot } from '@pipeline/stack';
 import { Command } from 'commander';
 import { brokersOf, CONNECTION_OPTIONS, type ConnectionOptions, databaseUrlOf, withPool } from '../connections';
+import { cliEnv, processEnv } from '../env';
 import { CliError, formatDuration, formatTable, printJson } from '../output';
 import { progressBar } from '../progress';
 import { SERVICES, type ServiceName, serviceEntryPoint } from '../services';
@@ -118,9 +119,9 @@ function runCommand(): Command {
   return command.action(async (name: string, options: JobsOptions & { entry?: string; verbose?: boolean }) => {
     const service = await ownerOf(name, options);
     const entry = entryOf(service, options.entry);
-    const brokers = options.brokers ?? process.env.KAFKA_BROKERS;
+    const brokers = options.brokers ?? cliEnv().KAFKA_BROKERS;
     const env = {
-      ...process.env,
+      ...processEnv(),
       DATABASE_URL: databaseUrlOf(options),
       ...(brokers ? { KAFKA_BROKERS: brokersOf(options).join(',') } : {}),
     };

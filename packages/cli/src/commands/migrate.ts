@@ -3,6 +3,7 @@ import { redactUrl } from '@pipeline/runtime';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
 import pg from 'pg';
+import { cliEnv } from '../env';
 import { printJson } from '../output';
 
 export interface MigrateOptions {
@@ -40,8 +41,9 @@ export function migrateCommand(): Command {
     .action(async (options: { databaseUrl?: string; readerPassword?: string; json?: boolean }) => {
       const local = makeStack(stackConfigFromEnv());
       const databaseUrl = options.databaseUrl ?? local.endpoints.databaseUrl;
-      const isLocal = !options.databaseUrl && !process.env.DATABASE_URL;
-      const readerPassword = options.readerPassword ?? process.env.PIPELINE_READER_PASSWORD ?? (isLocal ? READER_ROLE : undefined);
+      const env = cliEnv();
+      const isLocal = !options.databaseUrl && !env.DATABASE_URL;
+      const readerPassword = options.readerPassword ?? env.PIPELINE_READER_PASSWORD ?? (isLocal ? READER_ROLE : undefined);
       const log = options.json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
       log?.(`migrating ${redactUrl(databaseUrl)}`);
       const result = await runMigrations({ databaseUrl, ...(readerPassword ? { readerPassword } : {}), ...(log ? { log } : {}) });

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { READER_ROLE } from '@pipeline/db';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
+import { cliEnv, processEnv } from '../env';
 import { formatDuration } from '../output';
 import { SERVICES, serviceEntryPoint } from '../services';
 import { runMigrations } from './migrate';
@@ -38,8 +39,9 @@ export function startCommand(): Command {
         ),
       );
       process.stdout.write('migrations:\n');
-      const isLocal = !process.env.DATABASE_URL;
-      const readerPassword = process.env.PIPELINE_READER_PASSWORD ?? (isLocal ? READER_ROLE : undefined);
+      const settings = cliEnv();
+      const isLocal = !settings.DATABASE_URL;
+      const readerPassword = settings.PIPELINE_READER_PASSWORD ?? (isLocal ? READER_ROLE : undefined);
       const migrated = await runMigrations({
         databaseUrl: local.endpoints.databaseUrl,
         ...(readerPassword ? { readerPassword } : {}),
@@ -48,13 +50,13 @@ export function startCommand(): Command {
       if (migrated.applied.length === 0) process.stdout.write(`  up to date (${migrated.alreadyApplied} migrations)\n`);
 
       const env = {
-        ...process.env,
+        ...processEnv(),
         DATABASE_URL: local.endpoints.databaseUrl,
         KAFKA_BROKERS: local.endpoints.kafkaBrokers.join(','),
         SES_ENDPOINT: local.endpoints.sesEndpoint,
       };
       const readerUrl =
-        process.env.CDC_DATABASE_URL ??
+        settings.CDC_DATABASE_URL ??
         (readerPassword ? withCredentials(local.endpoints.databaseUrl, READER_ROLE, readerPassword) : local.endpoints.databaseUrl);
       const children = new Map<string, ChildProcess>();
       let stopping = false;
