@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { type Env, envFields } from '@pipeline/runtime';
 import { z } from 'zod';
 import { CliError } from './output';
@@ -43,4 +44,9 @@ export function cliEnv(env: Env = processEnv()): CliEnv {
  */
 export function processEnv(): Env {
   return process.env;
+}
+
+/** Who an operator's action is recorded as: --actor, else PIPELINE_ACTOR, else the OS user. */
+export function actorOf(given?: string): string {
+  return given ?? cliEnv().PIPELINE_ACTOR ?? userInfo().username;
 }

@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq';
+import { effectsCommand } from './commands/effects';
 import { jobsCommand } from './commands/jobs';
 import { migrateCommand } from './commands/migrate';
 import { replayCommand } from './commands/replay';
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .addCommand(dlqCommand())
     .addCommand(replayCommand())
     .addCommand(jobsCommand())
+    .addCommand(effectsCommand())
     .addCommand(startCommand());
   return program;
 }

@@ -9,6 +9,11 @@ import type { Pool, PoolClient } from './pool';
  */
 export type UnrecordedClaimPolicy = 'retry' | 'stop';
 
+/** The advisory lock one attempt at an effect holds (performEffect), and an operator's action on its entry too. */
+export function effectLockKey(key: string, effect: string): string {
+  return `${effect}|${key}`;
+}
+
 export interface EffectSpec {
   /** What the effect is for, e.g. the event id or `order:<id>`. */
   key: string;
@@ -38,16 +43,27 @@ export class EffectNotPerformedError extends PipelineError {
 /** A claim was left unrecorded and the policy says a person must decide: not retriable. */
 export class UnrecordedEffectError extends PipelineError {
   constructor(spec: EffectSpec, claimedAt: Date, attempts: number) {
+    const entry = `${JSON.stringify(spec.key)} --effect ${spec.effect}`;
     super(
       `effect ${spec.effect} for ${spec.key} was claimed at ${claimedAt.toISOString()} (${attempts} attempt${attempts === 1 ? '' : 's'}) ` +
-        'but never recorded: it may or may not have happened. Check the provider, then mark it recorded or abandoned in effects_ledger',
+        'but never recorded: it may or may not have happened. Check the provider, then say what happened: ' +
+        `\`pipeline effects mark-recorded ${entry} --ref REF\` (it happened: a redrive skips it), ` +
+        `\`pipeline effects release ${entry}\` (it did not: a redrive performs it) or ` +
+        `\`pipeline effects abandon ${entry}\` (it must not happen: a redrive completes the event without it); then redrive the dead letter`,
       { code: 'EFFECT_UNRECORDED', retriable: false },
     );
     this.name = 'UnrecordedEffectError';
   }
 }
 
-export type EffectResult = { status: 'performed'; providerRef: string } | { status: 'already-recorded'; providerRef: string };
+/**
+ * `abandoned`: an operator decided the effect must never happen (`pipeline effects abandon`); the
+ * handler goes on without it.
+ */
+export type EffectResult =
+  | { status: 'performed'; providerRef: string }
+  | { status: 'already-recorded'; providerRef: string }
+  | { status: 'abandoned' };
 
 /**
  * Claims `(key, effect)`, performs it, records the provider's id. A recorded effect is never
@@ -69,7 +85,7 @@ export async function performEffect(
   const lock = await pool.connect();
   try {
     const { rows: locked } = await lock.query<{ ok: boolean }>('SELECT pg_try_advisory_lock(hashtextextended($1, 7)) AS ok', [
-      `${spec.effect}|${spec.key}`,
+      effectLockKey(spec.key, spec.effect),
     ]);
     if (!locked[0]?.ok) {
       throw new PipelineError(`effect ${spec.effect} for ${spec.key} is being performed by another attempt`, {
@@ -80,7 +96,7 @@ export async function performEffect(
     try {
       return await claimAndPerform(lock, spec, perform, signal, what);
     } finally {
-      await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 7))', [`${spec.effect}|${spec.key}`]);
+      await lock.query('SELECT pg_advisory_unlock(hashtextextended($1, 7))', [effectLockKey(spec.key, spec.effect)]);
     }
   } finally {
     lock.release();
@@ -104,9 +120,7 @@ async function claimAndPerform(
   const claim = rows[0];
   if (!claim) throw new Error('effects_ledger claim returned no row');
   if (claim.status === 'recorded') return { status: 'already-recorded', providerRef: claim.provider_ref ?? '' };
-  if (claim.status === 'abandoned') {
-    throw new UnrecordedEffectError(spec, claim.claimed_at, claim.attempts);
-  }
+  if (claim.status === 'abandoned') return { status: 'abandoned' };
   if (!claim.inserted && spec.policy === 'stop') throw new UnrecordedEffectError(spec, claim.claimed_at, claim.attempts - 1);
   if (signal?.aborted) {
     // Not performed by this attempt: take back what the claim changed, keep what earlier attempts left.

@@ -92,7 +92,8 @@ export class HandlerTimeoutError extends PipelineError {
 /** Shutdown gave up on an in-flight handler: its offset stays uncommitted, so it is handled again after restart. */
 class AbandonedError extends Error {}
 
-type MessageResult = 'done' | 'abandoned';
+/** `routed`: it failed and its copy went to a retry topic or the dead-letter topic. */
+type MessageResult = 'done' | 'routed' | 'abandoned';
 
 /**
  * A consumer service's Kafka side: the source topics in its consumer group, its retry and redrive
@@ -262,7 +263,7 @@ export class ConsumerRunner<E> {
   }
 
   private async consumeBatch(payload: EachBatchPayload, kind: 'source' | 'retry' | 'redrive'): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
       // A redriven letter starts the ladder again: a person fixed the cause.
@@ -277,8 +278,14 @@ export class ConsumerRunner<E> {
         // The header counts the attempts made so far: this is the next one.
         attempt = (failure?.attempt ?? 1) + 1;
       }
-      if ((await this.process(batch.topic, batch.partition, message, attempt)) === 'abandoned') return;
+      const result = await this.process(batch.topic, batch.partition, message, attempt);
+      if (result === 'abandoned') return;
       resolveOffset(message.offset);
+      // A failure's copy is durable: commit now (failures are rare), so a crash later in the batch does not copy it twice.
+      if (result === 'routed') {
+        const next = String(BigInt(message.offset) + 1n);
+        await commitOffsetsIfNecessary({ topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: next }] }] });
+      }
       this.metrics.lastProgress.set({ topic: batch.topic, partition: String(batch.partition) }, this.now() / 1000);
       await heartbeat();
     }
@@ -327,7 +334,7 @@ export class ConsumerRunner<E> {
         return 'abandoned';
       }
       await this.routeToRetryOrDlq(thrown, message, origin, failure?.firstFailureAtMs, context);
-      return 'done';
+      return 'routed';
     }
   }
 

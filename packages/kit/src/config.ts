@@ -3,6 +3,7 @@ import { checkConsumerEnv, checkKafkaEnv, consumerEnvSchema, kafkaEnvSchema, top
 import { envFields, runtimeEnvSchema } from '@pipeline/runtime';
 import { DEFAULT_TOPIC_PREFIX, SCHEMA_TOPIC } from '@pipeline/schemas';
 import { z } from 'zod';
+import { makeSchedule } from './jobs/schedule';
 
 /** `<prefix>` of the cdc topics `<prefix>.<schema>.<table>`: the reader and every consumer read the same variable. */
 export const cdcTopicPrefixField = () =>
@@ -19,7 +20,22 @@ export const kitEnvSchema = z.object({
   SCHEMA_TOPIC: z.string().min(1).default(SCHEMA_TOPIC),
   /** At most one admin notification per service, consumer group and error code within this window, ms. Default 900000 (15 min). */
   DLQ_ALERT_WINDOW_MS: envFields.positiveInt(900_000),
+  /** The daily prune-bookkeeping job deletes the service's event_outcomes and job_runs older than this, days. Default 30. */
+  BOOKKEEPING_RETENTION_DAYS: envFields.positiveInt(30),
+  /** When prune-bookkeeping runs: five cron fields in BOOKKEEPING_PRUNE_TZ. Default 20 3 * * * (03:20). */
+  BOOKKEEPING_PRUNE_CRON: z.string().min(1).default('20 3 * * *'),
+  /** The IANA time zone of BOOKKEEPING_PRUNE_CRON. Default UTC. */
+  BOOKKEEPING_PRUNE_TZ: z.string().min(1).default('UTC'),
 });
+
+/** A schedule that cannot be read stops the service at start, naming the variable. */
+function checkKitEnv(env: z.output<typeof kitEnvSchema>, ctx: z.RefinementCtx): void {
+  try {
+    makeSchedule(env.BOOKKEEPING_PRUNE_CRON, env.BOOKKEEPING_PRUNE_TZ);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', path: ['BOOKKEEPING_PRUNE_CRON'], message: (error as Error).message });
+  }
+}
 
 /**
  * The settings every service shares (runtime, database, Kafka, the topics it creates), with their
@@ -41,7 +57,11 @@ export function serviceEnvSchema(defaults: { httpPort: number }) {
  *   export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 }).extend({ MY_SETTING: … });
  */
 export function consumerServiceEnvSchema(defaults: { httpPort: number }) {
-  return serviceEnvSchema(defaults).extend(consumerEnvSchema.shape).extend(kitEnvSchema.shape).superRefine(checkConsumerEnv);
+  return serviceEnvSchema(defaults)
+    .extend(consumerEnvSchema.shape)
+    .extend(kitEnvSchema.shape)
+    .superRefine(checkConsumerEnv)
+    .superRefine(checkKitEnv);
 }
 
 export type ConsumerServiceConfig = z.output<ReturnType<typeof consumerServiceEnvSchema>>;

@@ -3,6 +3,7 @@ import { ConsumerRunner, type HandlerContext, retentionConfig } from '@pipeline/
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
 import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, SchemaResolver, toChange } from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
+import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';
 import { type ChangeContext, type ChangeHandlers, handlerFor, subjectsOf } from './handlers';
 import { type JobHost, type JobSpec, runJobNow, type ScheduledJob, scheduleJob } from './jobs';
@@ -15,7 +16,10 @@ export interface ConsumerServiceSpec<C> {
    * tables' topics (`<CDC_TOPIC_PREFIX>.<schema>.<table>`). An empty map reads nothing.
    */
   handlers: ChangeHandlers<C>;
-  /** Scheduled jobs, run once per occurrence across the service's replicas. */
+  /**
+   * Scheduled jobs, run once per occurrence across the service's replicas. Every service also runs
+   * `prune-bookkeeping` (BOOKKEEPING_PRUNE_CRON), unless it declares a job of that name itself.
+   */
   jobs?: readonly JobSpec[];
   /** The scheduler's clock; tests inject one. */
   clock?: Clock;
@@ -47,10 +51,19 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
   const backends = connectBackends(spec.service, config, logger);
   const { pool, kafka } = backends;
   const jobHost: JobHost = { service: spec.service, pool, logger, registry, ...(spec.clock ? { clock: spec.clock } : {}) };
+  const own = spec.jobs ?? [];
+  const jobSpecs = own.some((job) => job.name === bookkeepingJob(config).name) ? own : [...own, bookkeepingJob(config)];
 
   if (context.task) {
-    return { runner: undefined, backends, jobs: [], stop: () => backends.close(), ...runTask(context.task, spec, jobHost) };
+    return {
+      runner: undefined,
+      backends,
+      jobs: [],
+      stop: () => backends.close(),
+      ...runTask(context.task, spec.service, jobSpecs, jobHost),
+    };
   }
+  bookkeepingMetrics(registry, pool, group, logger);
 
   const subjects = subjectsOf(spec.handlers);
   let runner: ConsumerRunner<Change<unknown>> | undefined;
@@ -129,7 +142,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
 
   let jobs: ScheduledJob[];
   try {
-    jobs = await Promise.all((spec.jobs ?? []).map((job) => scheduleJob(jobHost, job)));
+    jobs = await Promise.all(jobSpecs.map((job) => scheduleJob(jobHost, job)));
   } catch (error) {
     stopping = true;
     await runner?.stop(0).catch(() => undefined);
@@ -193,19 +206,19 @@ function changeContext<C>(
 /** Task mode: `run-job NAME` runs that job once; any other task is not this kit's. */
 function runTask<C>(
   task: NonNullable<ServiceContext<C>['task']>,
-  spec: ConsumerServiceSpec<C>,
+  service: string,
+  jobs: readonly JobSpec[],
   host: JobHost,
 ): { task?: Promise<TaskOutcome> } {
   if (task.name !== 'run-job') return {};
-  const known = (spec.jobs ?? []).map((job) => job.name);
-  const job = spec.jobs?.find((candidate) => candidate.name === task.args[0]);
+  const job = jobs.find((candidate) => candidate.name === task.args[0]);
   if (!job) {
-    const asked = task.args[0] === undefined ? 'run-job needs a job name' : `${spec.service} has no job ${JSON.stringify(task.args[0])}`;
+    const asked = task.args[0] === undefined ? 'run-job needs a job name' : `${service} has no job ${JSON.stringify(task.args[0])}`;
     return {
       task: Promise.resolve({
         ok: false,
         exitCode: 64,
-        result: { service: spec.service, error: `${asked}; its jobs: ${known.join(', ') || 'none'}` },
+        result: { service, error: `${asked}; its jobs: ${jobs.map((known) => known.name).join(', ')}` },
       }),
     };
   }

@@ -1,4 +1,5 @@
 export * from './backends';
+export * from './bookkeeping';
 export * from './config';
 export * from './consumer-service';
 export * from './handlers';

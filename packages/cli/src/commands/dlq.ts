@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { type DeadLetterActionRecord, deadLetterActions, dlqSelector, recordDeadLetterActions } from '@pipeline/db';
 import {
   type DeadLetter,
@@ -13,7 +12,7 @@ import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC, SchemaResolver } from '@
 import { Command } from 'commander';
 import type pg from 'pg';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
-import { cliEnv } from '../env';
+import { actorOf, cliEnv } from '../env';
 import { CliError, formatDuration, formatTable, printJson } from '../output';
 import { progressBar } from '../progress';
 
@@ -98,8 +97,6 @@ async function findLetter(options: LetterOptions, pool: pg.Pool, at: { partition
 function filterOf(options: LetterOptions): DeadLetterFilter {
   return { ...(options.error ? { error: options.error } : {}), ...(options.sourceTopic ? { sourceTopic: options.sourceTopic } : {}) };
 }
-
-const actor = (given?: string): string => given ?? cliEnv().PIPELINE_ACTOR ?? userInfo().username;
 
 function summary(letter: LetterView): Record<string, unknown> {
   return {
@@ -261,7 +258,7 @@ function redriveCommand(): Command {
           );
           return;
         }
-        const who = actor(options.actor);
+        const who = actorOf(options.actor);
         const bar = progressBar(`redriving to ${groupOf(options)}.redrive`, !options.json);
         try {
           await sendToRedrive(cliKafka(options), groupOf(options), letters, who, (done) => bar.update(done, letters.length));
@@ -300,7 +297,7 @@ function resolveCommand(): Command {
       const at = parseAt(options.at);
       await withPool(options, async (pool) => {
         const letter = await findLetter(options, pool, at);
-        const who = actor(options.actor);
+        const who = actorOf(options.actor);
         await recordDeadLetterActions(pool, [
           {
             service: options.service,

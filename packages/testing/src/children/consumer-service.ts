@@ -8,9 +8,14 @@
  * and ignores its abort signal), FAIL_FIRST_EVENT (its first attempt fails, retriable),
  * POISON_EVENTS (comma-separated: these fail every time, not retriable, straight to the DLQ),
  * FAILING_EVENTS (comma-separated: these fail every time, retriable, so they climb the retry ladder),
- * JOB_NAME (a job on JOB_CRON in JOB_TZ that inserts a task `job:<trigger>`; JOB_FAIL=1 makes it throw).
+ * JOB_NAME (a job on JOB_CRON in JOB_TZ that inserts a task `job:<trigger>`; JOB_FAIL=1 makes it throw),
+ * EFFECT_LOG (a file: before its task, each order "sends" a confirmation through the effects
+ * ledger, policy stop, by appending its id to the file; with KILL_AFTER_PERFORM=1 the process
+ * SIGKILLs itself right after the first send of each order, before the ledger records it).
  * Prints `handling <eventId>` when a handler starts.
  */
+
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import {
   type ChangeContext,
   type ConsumerServiceConfig,
@@ -36,10 +41,25 @@ async function handle(id: string, ctx: ChangeContext<ConsumerServiceConfig>) {
   if (ctx.eventId === env.FAIL_FIRST_EVENT && ctx.attempt === 1) {
     throw new PipelineError('first attempt fails', { code: 'ONCE', retriable: true });
   }
+  if (env.EFFECT_LOG) await sendConfirmation(id, ctx, env.EFFECT_LOG);
   const done = await ctx.processOnce(async (client) => {
     await client.query('INSERT INTO tasks (type, title) VALUES ($1, $2)', [service, id]);
   });
   return done.status;
+}
+
+/** An external effect whose every performance leaves a line in `log`. */
+async function sendConfirmation(id: string, ctx: ChangeContext<ConsumerServiceConfig>, log: string): Promise<void> {
+  await ctx.performEffect({ key: `order:${id}`, effect: 'confirmation-email', policy: 'stop' }, async () => {
+    const sentBefore = existsSync(log)
+      ? readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((line) => line === id).length
+      : 0;
+    appendFileSync(log, `${id}\n`);
+    if (env.KILL_AFTER_PERFORM === '1' && sentBefore === 0) process.kill(process.pid, 'SIGKILL');
+    return { providerRef: `sent-${id}-${sentBefore + 1}` };
+  });
 }
 
 const jobs: JobSpec[] = env.JOB_NAME
