@@ -1,4 +1,4 @@
-// Two tiers (STYLE.md): *.unit.test.ts run pure logic with no servers; *.int.test.ts run against
+// Two tiers (docs/architecture.md, "How the code is tested"): *.unit.test.ts run pure logic with no servers; *.int.test.ts run against
 // the real local stack, which the int project's global setup brings up (reusing a running one).
 const swc = [
   '@swc/jest',

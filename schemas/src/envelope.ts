@@ -1,5 +1,5 @@
 /**
- * The change envelope (ARCHITECTURE.md, "The event contract"), built around a table's row record.
+ * The change envelope (docs/architecture.md, "The event contract"), built around a table's row record.
  * Field names follow Debezium's, which Kafka users already know.
  */
 

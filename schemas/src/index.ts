@@ -1,5 +1,5 @@
 /**
- * The Avro event contract (ARCHITECTURE.md, "The event contract"): row and envelope schemas,
+ * The Avro event contract (docs/architecture.md, "The event contract"): row and envelope schemas,
  * their TypeScript types, the single-object codec, and schema distribution over Kafka.
  */
 export * from './avro';

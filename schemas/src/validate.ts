@@ -2,7 +2,7 @@ import { PipelineError } from '@pipeline/runtime';
 import type { Envelope } from './generated/types';
 
 /**
- * An envelope that decodes but breaks the contract (ARCHITECTURE.md, "The event contract"): an
+ * An envelope that decodes but breaks the contract (docs/architecture.md, "The event contract"): an
  * insert without `after`, a change filed under another table, no event id. Not retriable — the
  * writer is wrong — so it goes to the dead-letter topic at once.
  */

@@ -123,7 +123,7 @@ function readPem(path: string): string {
 export const topicEnvSchema = z.object({
   /** Replication factor of created topics. Default 1 (the local single-node broker); 3 in production. */
   KAFKA_TOPIC_REPLICATION_FACTOR: envFields.positiveInt(1),
-  /** retention.ms of created topics; -1 keeps history forever (ARCHITECTURE.md). Default -1. */
+  /** retention.ms of created topics; -1 keeps history forever (docs/architecture.md). Default -1. */
   KAFKA_TOPIC_RETENTION_MS: z.coerce
     .number({ error: 'expected milliseconds, or -1 for unlimited' })
     .int({ error: 'expected a whole number of milliseconds' })

@@ -1,7 +1,7 @@
 import { type PipelineError, toPipelineError } from '@pipeline/runtime';
 
 /**
- * Non-blocking retries as data plus one pure function (ARCHITECTURE.md, "Retries never block a
+ * Non-blocking retries as data plus one pure function (docs/architecture.md, "Retries never block a
  * partition"): a failure goes to the consumer group's next retry topic with a due time, or to its
  * dead-letter topic when a retry cannot help or the ladder is exhausted. The topics belong to the
  * consumer group (which defaults to the service name), so two groups of one service never handle

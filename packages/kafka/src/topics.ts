@@ -10,7 +10,7 @@ export interface TopicSpec {
   configEntries?: Record<string, string>;
 }
 
-/** Unlimited retention: cdc, retry and dead-letter topics keep their history (ARCHITECTURE.md). */
+/** Unlimited retention: cdc, retry and dead-letter topics keep their history (docs/architecture.md, "Topics keep their history"). */
 export const KEEP_FOREVER = { 'retention.ms': '-1', 'retention.bytes': '-1' } as const;
 
 /** Topic configs for KAFKA_TOPIC_RETENTION_MS: -1 keeps history forever, anything else ages records out. */

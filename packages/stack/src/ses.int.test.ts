@@ -16,7 +16,7 @@ describe('the local SES endpoint', () => {
       endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-      // No automatic retries of a send (ARCHITECTURE.md, "External effects"), and a deadline.
+      // No automatic retries of a send (docs/architecture.md, "External effects"), and a deadline.
       maxAttempts: 1,
       requestHandler: { requestTimeout: 5_000 },
     });

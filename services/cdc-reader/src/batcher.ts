@@ -22,7 +22,7 @@ export interface EventBatcherOptions {
 
 /**
  * Buffers encoded events and sends them in batches, one request at a time, in order: kafkajs's
- * idempotent producer can reorder concurrent sends (SHARP_EDGES), so a send starts only after the
+ * idempotent producer can reorder concurrent sends (kafkajs issues #598 and #980), so a send starts only after the
  * previous one was acknowledged. Reading goes on while a batch is in flight; memory holds at most
  * the batch being filled and the one in flight. Transaction ends (and heartbeats) are marked as
  * positions and reported safe when the batch that holds their last event is acknowledged, so many
