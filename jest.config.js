@@ -8,6 +8,8 @@ const swc = [
 // Tests import workspace packages from their sources, never from a possibly stale dist/.
 const moduleNameMapper = {
   '^@pipeline/schemas$': '<rootDir>/schemas/src/index.ts',
+  '^@pipeline/schemas/tooling$': '<rootDir>/schemas/src/tooling/index.ts',
+  '^@pipeline/schemas/fixtures$': '<rootDir>/schemas/src/fixtures.ts',
   '^@pipeline/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
 };
 

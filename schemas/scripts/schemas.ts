@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
-import { checkAllSubjects, generatedFiles, releaseChanged, writeGeneratedFiles } from '../src';
+import { checkAllSubjects, generatedFiles, releaseChanged, writeGeneratedFiles } from '../src/tooling';
 
 const root = relative(process.cwd(), `${__dirname}/../..`) || '.';
 const show = (path: string) => relative(process.cwd(), path) || path;

@@ -1,12 +1,10 @@
-import type { Pool, PoolClient } from './pool';
+import type { PoolClient, Queryable } from './pool';
 
 /**
  * Scheduled jobs' bookkeeping (migration 0006): `jobs` (registered at start), `job_claims` (one
  * per occurrence a replica took on) and `job_runs` (one per attempt). Times are passed in from
  * the scheduler's clock.
  */
-
-type Queryable = Pool | PoolClient;
 
 export interface JobIdentity {
   service: string;

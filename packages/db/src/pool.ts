@@ -3,6 +3,9 @@ import pg from 'pg';
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 
+/** Anything that runs a query: a pool, a client checked out of one, or a client of its own. */
+export type Queryable = Pool | PoolClient | pg.Client;
+
 export interface PoolOptions {
   connectionString: string;
   /** Shown in pg_stat_activity, so an operator sees which service holds a connection. */

@@ -1,7 +1,4 @@
-/** Anything that runs a query: a pool, a client (also the reader's). */
-interface Db {
-  query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
-}
+import type { Queryable } from './pool';
 
 /** The advisory-lock key of a slot's leader lock: one cdc-reader streams, standbys wait on it. */
 export function leaderLockKey(slot: string): string {
@@ -10,7 +7,7 @@ export function leaderLockKey(slot: string): string {
 
 /** The session holding a slot's leader lock, if any. */
 export async function leaderLockHolder(
-  db: Db,
+  db: Queryable,
   slot: string,
 ): Promise<{ pid: number; application: string; clientAddr: string | null } | undefined> {
   const { rows } = await db.query<{ pid: number; application: string; client_addr: string | null }>(
@@ -29,7 +26,7 @@ export async function leaderLockHolder(
  * Drops a slot (when `dropIt`: it still exists) and forgets the reader's state of it, so the
  * next reader start creates a new slot and takes a new snapshot.
  */
-export async function forgetSlot(db: Db, slot: string, dropIt: boolean): Promise<void> {
+export async function forgetSlot(db: Queryable, slot: string, dropIt: boolean): Promise<void> {
   if (dropIt) await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
   await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [slot]);
   await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [slot]);
@@ -58,7 +55,7 @@ export interface SlotReport {
 }
 
 /** Every logical slot of the current database (or the one named), with the reader's view of it. */
-export async function slotReports(db: Db, only?: string): Promise<SlotReport[]> {
+export async function slotReports(db: Queryable, only?: string): Promise<SlotReport[]> {
   const { rows } = await db.query<{
     slot_name: string;
     plugin: string | null;
@@ -100,7 +97,7 @@ export async function slotReports(db: Db, only?: string): Promise<SlotReport[]> 
 }
 
 /** The reader's state table rows of a slot; empty where the cdc_reader schema is not there. */
-async function readerState(db: Db, slot: string): Promise<Pick<SlotReport, 'reader' | 'snapshot'>> {
+async function readerState(db: Queryable, slot: string): Promise<Pick<SlotReport, 'reader' | 'snapshot'>> {
   const { rows: exists } = await db.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'cdc_reader'`);
   if (exists.length === 0) return { reader: null, snapshot: [] };
   const { rows } = await db.query<{
@@ -143,7 +140,7 @@ export class SlotBusyError extends Error {
  * Drops a slot that no walsender uses and forgets the reader's state of it, so the next reader
  * start creates a new slot and takes a new snapshot. Refuses an active slot.
  */
-export async function dropSlot(db: Db, slot: string): Promise<void> {
+export async function dropSlot(db: Queryable, slot: string): Promise<void> {
   const [report] = await slotReports(db, slot);
   if (!report) throw new Error(`no logical replication slot named ${slot} in this database; \`pipeline slot status\` lists them`);
   if (report.active) throw new SlotBusyError(slot, report.activePid);

@@ -1,3 +1,4 @@
+import { EVENT_HEADERS } from '@pipeline/schemas';
 import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
 import { readTopicToEnd } from './read-topic';
 import { FAILURE_HEADERS, redriveTopic } from './retry';
@@ -54,7 +55,7 @@ export function toDeadLetter(message: KafkaMessage, partition: number): DeadLett
     key: message.key,
     value: message.value,
     headers,
-    ...(headers['event-id'] ? { eventId: headers['event-id'] } : {}),
+    ...(headers[EVENT_HEADERS.eventId] ? { eventId: headers[EVENT_HEADERS.eventId] } : {}),
     originalTopic: h(FAILURE_HEADERS.originalTopic),
     originalPartition: Number(h(FAILURE_HEADERS.originalPartition)),
     originalOffset: h(FAILURE_HEADERS.originalOffset),

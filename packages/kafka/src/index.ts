@@ -6,4 +6,5 @@ export * from './read-topic';
 export * from './readiness';
 export * from './retry';
 export * from './runner';
+export * from './schema-registry';
 export * from './topics';

@@ -1,4 +1,5 @@
 import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
+import { EVENT_HEADERS } from '@pipeline/schemas';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -310,7 +311,7 @@ export class ConsumerRunner<E> {
     const origin = failure
       ? { topic: failure.originalTopic, partition: failure.originalPartition, offset: failure.originalOffset }
       : { topic, partition, offset: message.offset };
-    const headerId = message.headers?.['event-id']?.toString();
+    const headerId = message.headers?.[EVENT_HEADERS.eventId]?.toString();
     const context: Omit<HandlerContext, 'signal'> = { topic, partition, offset: message.offset, attempt };
     if (headerId !== undefined) context.eventId = headerId;
     const controller = new AbortController();

@@ -1,20 +1,17 @@
 import { outcomesOf } from '@pipeline/db';
-import { FAILURE_HEADERS, headersAsText, readTopicToEnd } from '@pipeline/kafka';
+import { ensureSchemaTopic, FAILURE_HEADERS, headersAsText, readTopicToEnd, SchemaPublisher } from '@pipeline/kafka';
 import { makeLogger, parseConfig } from '@pipeline/runtime';
 import {
   buildEnvelopeSchema,
   type Change,
-  edgeEnvelope,
   encodeSingleObject,
-  ensureSchemaTopic,
   envelopeSchema,
-  firstEdgeRow,
   type InventoryRow,
   type OrdersRow,
   parseSchema,
   readRowSchema,
-  SchemaPublisher,
 } from '@pipeline/schemas';
+import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import { changeMessage, createTestDatabase, orderCreated, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';

@@ -1,7 +1,7 @@
 import { alertDeadLetter, applyWithCheckpoint, performEffect, processOnce, recordOutcome } from '@pipeline/db';
-import { ConsumerRunner, type HandlerContext, retentionConfig } from '@pipeline/kafka';
+import { ConsumerRunner, type HandlerContext, retentionConfig, SchemaResolver } from '@pipeline/kafka';
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
-import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, SchemaResolver, toChange } from '@pipeline/schemas';
+import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, toChange } from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
 import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';

@@ -1,5 +1,3 @@
-import type { Queryable } from '@pipeline/schemas';
-
 /** A table the publication captures. */
 export interface PublishedTable {
   oid: number;
@@ -105,3 +103,5 @@ export async function slotLag(
   const row = rows[0];
   return row ? { lagBytes: Number(row.lag), retainedBytes: Number(row.retained), active: row.active } : undefined;
 }
+
+import type { Queryable } from '@pipeline/db';

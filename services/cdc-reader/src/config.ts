@@ -1,5 +1,6 @@
 import { cdcTopicPrefixField, serviceEnvSchema } from '@pipeline/kit';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
+import { SCHEMA_TOPIC } from '@pipeline/schemas';
 import { z } from 'zod';
 
 export const SERVICE = 'cdc-reader';
@@ -23,7 +24,7 @@ export const configSchema = serviceEnvSchema({ httpPort: 9101 }).extend({
   /** How long a batch holding a finished transaction waits for more before it is sent, ms. Default 5. */
   CDC_LINGER_MS: z.coerce.number({ error: 'expected milliseconds' }).int().min(0, { error: 'expected 0 or more milliseconds' }).default(5),
   /** Compacted topic of writer schemas, keyed by fingerprint. Default _pipeline.schemas. */
-  CDC_SCHEMA_TOPIC: z.string().min(1).default('_pipeline.schemas'),
+  CDC_SCHEMA_TOPIC: z.string().min(1).default(SCHEMA_TOPIC),
   /** Where changes that cannot be encoded go (with the error), instead of stopping the reader. Default _pipeline.cdc.dlq. */
   CDC_DLQ_TOPIC: z.string().min(1).default('_pipeline.cdc.dlq'),
   /** Longest wait between reconnection attempts, ms (backoff starts at 250). Default 10000. */

@@ -1,4 +1,5 @@
 import type { Envelope, Op } from '@pipeline/schemas';
+import type { Pgoutput } from 'pg-logical-replication';
 import { convertText, placeholder } from './columns';
 import type { RelationInfo } from './relation';
 
@@ -134,6 +135,47 @@ export function mapTruncate(rel: RelationInfo, tx: TxContext, partitions: number
     partition,
     envelope: envelope(rel, tx, 't', null, null, [], eventId(tx, ordinal, `:p${partition}`)),
   }));
+}
+
+/** A change of rows as pgoutput reports it, in the reader's terms. */
+export type RowChange =
+  | { tag: 'insert'; new: Tuple }
+  | { tag: 'update'; key: Tuple | null; old: Tuple | null; new: Tuple }
+  | { tag: 'delete'; key: Tuple | null; old: Tuple | null }
+  | { tag: 'truncate'; partitions: number };
+
+/** An insert, update or delete message of pgoutput as a RowChange. */
+export function rowChangeOf(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): RowChange {
+  switch (message.tag) {
+    case 'insert':
+      return { tag: 'insert', new: message.new as Tuple };
+    case 'update':
+      return { tag: 'update', key: message.key as Tuple | null, old: message.old as Tuple | null, new: message.new as Tuple };
+    case 'delete':
+      return { tag: 'delete', key: message.key as Tuple | null, old: message.old as Tuple | null };
+    default: {
+      const unknown: never = message;
+      throw new Error(`not a row change: ${JSON.stringify(unknown)}`);
+    }
+  }
+}
+
+/** Every event a change of one table produces (a primary-key change two, a truncate one per partition). */
+export function mapChange(rel: RelationInfo, tx: TxContext, change: RowChange): OutEvent[] {
+  switch (change.tag) {
+    case 'insert':
+      return mapInsert(rel, tx, change.new);
+    case 'update':
+      return mapUpdate(rel, tx, change);
+    case 'delete':
+      return mapDelete(rel, tx, change);
+    case 'truncate':
+      return mapTruncate(rel, tx, change.partitions);
+    default: {
+      const unknown: never = change;
+      throw new Error(`unknown change ${JSON.stringify(unknown)}`);
+    }
+  }
 }
 
 /** Where snapshot rows come from: the slot's consistent point, as of which the tables were read. */

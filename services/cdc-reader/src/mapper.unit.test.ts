@@ -1,8 +1,7 @@
 import { encodeSingleObject, envelopeSchema, readRowSchema } from '@pipeline/schemas';
 import { fieldKinds, UNAVAILABLE_TEXT } from './columns';
-import { eventId, mapDelete, mapInsert, mapTruncate, mapUpdate, type TxContext } from './mapper';
+import { eventId, mapChange, mapDelete, mapInsert, mapTruncate, mapUpdate, type RowChange, rowChangeOf, type TxContext } from './mapper';
 import type { RelationInfo } from './relation';
-import { traceIdOf, traceparent } from './session';
 
 function relation(subject: string, identity: RelationInfo['replicaIdentity'], columns: { name: string; typeOid: number }[]): RelationInfo {
   const [schema, table] = subject.split('.') as [string, string];
@@ -162,13 +161,55 @@ describe('mapping pgoutput changes to envelopes', () => {
   });
 });
 
-describe('trace context', () => {
-  it('is a valid W3C traceparent: one trace per transaction, a span per event, stable across redelivery', () => {
-    const trace = traceIdOf('7312345678901234567', '0/16B3748');
-    const ids = Array.from({ length: 500 }, (_, i) => `7312345678901234567:0/16B3748:${i}`);
-    const parents = ids.map((id) => traceparent(trace, id));
-    for (const parent of parents) expect(parent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
-    expect(new Set(parents).size).toBe(ids.length);
-    expect(traceparent(trace, ids[7] as string)).toBe(parents[7]);
+describe('mapChange: one entry point for every kind of change', () => {
+  const orders = relation('public.orders', 'full', [
+    { name: 'id', typeOid: 2950 },
+    { name: 'customer_id', typeOid: 2950 },
+    { name: 'status', typeOid: 25 },
+    { name: 'total', typeOid: 1700 },
+    { name: 'currency', typeOid: 1042 },
+    { name: 'invoice_url', typeOid: 25 },
+    { name: 'confirmation_sent_at', typeOid: 1184 },
+    { name: 'created_at', typeOid: 1184 },
+  ]);
+  const order = {
+    id: '00000000-0000-4000-8000-000000000001',
+    customer_id: '00000000-0000-4000-8000-000000000002',
+    status: 'pending',
+    total: '10.00',
+    currency: 'USD',
+    invoice_url: null,
+    confirmation_sent_at: null,
+    created_at: '2026-11-29 17:35:04.123456+00',
+  };
+
+  it.each<[string, RowChange, string[]]>([
+    ['an insert', { tag: 'insert', new: order }, ['c']],
+    ['an update', { tag: 'update', key: null, old: order, new: { ...order, status: 'confirmed' } }, ['u']],
+    [
+      'an update of the primary key',
+      { tag: 'update', key: null, old: order, new: { ...order, id: '00000000-0000-4000-8000-000000000009' } },
+      ['d', 'c'],
+    ],
+    ['a delete', { tag: 'delete', key: null, old: order }, ['d']],
+    ['a truncate', { tag: 'truncate', partitions: 3 }, ['t', 't', 't']],
+  ])('maps %s like its own mapper', (_, change, ops) => {
+    expect(mapChange(orders, tx(), change).map((event) => event.envelope.op)).toEqual(ops);
+  });
+
+  it('reads pgoutput row messages as changes', () => {
+    const relationMessage = { relationOid: 1 } as never;
+    expect(rowChangeOf({ tag: 'insert', relation: relationMessage, new: order })).toEqual({ tag: 'insert', new: order });
+    expect(rowChangeOf({ tag: 'update', relation: relationMessage, key: null, old: order, new: order })).toEqual({
+      tag: 'update',
+      key: null,
+      old: order,
+      new: order,
+    });
+    expect(rowChangeOf({ tag: 'delete', relation: relationMessage, key: { id: order.id }, old: null })).toEqual({
+      tag: 'delete',
+      key: { id: order.id },
+      old: null,
+    });
   });
 });

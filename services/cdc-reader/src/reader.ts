@@ -1,6 +1,6 @@
-import { ensureTopics, retentionConfig } from '@pipeline/kafka';
+import { ensureSchemaTopic, ensureTopics, retentionConfig } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
-import { ensureSchemaTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
+import { cdcTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { publishedTables, slotLag, slotState, systemIdentifier } from './catalog';
@@ -280,7 +280,7 @@ export class CdcReader {
   private async ensureTopics(): Promise<void> {
     const { options } = this;
     const tables = await publishedTables(options.pool, options.publication);
-    const topics = tables.map((t) => `${options.topicPrefix}.${t.schema}.${t.table}`);
+    const topics = tables.map((t) => cdcTopic(options.topicPrefix, `${t.schema}.${t.table}`));
     if (options.transactionTopic) topics.push(this.transactionsTopic);
     const admin = options.kafka.admin();
     await admin.connect();

@@ -1,6 +1,82 @@
 import { failureHeaders, READER_DLQ_HEADERS } from '@pipeline/kafka';
 import { PipelineError } from '@pipeline/runtime';
+import { EVENT_HEADERS, encodeSingleObject, type ParsedSchema, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
 import type { Message } from 'kafkajs';
+import type { OutEvent } from './mapper';
+import { traceparent } from './trace';
+
+/**
+ * Every Kafka record the reader writes, built by pure functions: change records (from the stream
+ * and the snapshot alike), BEGIN/END transaction records, and dead letters.
+ */
+
+/** A record and the bytes it adds to a batch. */
+export interface BuiltRecord {
+  message: Message;
+  bytes: number;
+}
+
+/** A change as a record: Avro value, keyed by the row's key, with the contract's headers (and a partition for truncates). */
+export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: string): BuiltRecord {
+  const value = encodeSingleObject(writer, event.envelope);
+  const eventId = event.envelope.eventId;
+  return {
+    message: {
+      key: event.key,
+      value,
+      headers: {
+        [EVENT_HEADERS.eventId]: eventId,
+        [EVENT_HEADERS.schemaFingerprint]: writer.fingerprint.hex,
+        [EVENT_HEADERS.traceparent]: traceparent(traceId, eventId),
+        ...(event.movedKey === undefined ? {} : { [EVENT_HEADERS.keyMoved]: event.movedKey }),
+      },
+      ...(event.partition === undefined ? {} : { partition: event.partition }),
+    },
+    bytes: value.length + (event.key?.length ?? 0),
+  };
+}
+
+/** What a BEGIN or END record says of its transaction. */
+export interface TransactionFacts {
+  systemId: string;
+  commitLsn: string;
+  xid: number;
+  commitTs: string;
+  /** Events produced per table (`<schema>.<table>`); counted on END only. */
+  perTable: ReadonlyMap<string, number>;
+}
+
+/**
+ * BEGIN before a transaction's first event, END after its last with the events it produced per
+ * table, keyed `<system id>:<commit LSN>` (the prefix of its events' ids).
+ */
+export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts, traceId: string): BuiltRecord {
+  const dataCollections = status === 'END' ? [...tx.perTable].map(([table, eventCount]) => ({ table, eventCount })) : [];
+  const record: TransactionRecord = {
+    status,
+    id: `${tx.systemId}:${tx.commitLsn}`,
+    txId: tx.xid,
+    lsn: tx.commitLsn,
+    commitTs: tx.commitTs,
+    eventCount: dataCollections.reduce((sum, c) => sum + c.eventCount, 0),
+    dataCollections,
+  };
+  const schema = transactionSchema();
+  const value = encodeSingleObject(schema, record);
+  const eventId = `${record.id}:${status}`;
+  return {
+    message: {
+      key: record.id,
+      value,
+      headers: {
+        [EVENT_HEADERS.eventId]: eventId,
+        [EVENT_HEADERS.schemaFingerprint]: schema.fingerprint.hex,
+        [EVENT_HEADERS.traceparent]: traceparent(traceId, eventId),
+      },
+    },
+    bytes: value.length + record.id.length,
+  };
+}
 
 /** The reader's name as a dead letter's consumer group: `pipeline dlq … --service cdc-reader`. */
 const READER_SERVICE = 'cdc-reader';
@@ -35,14 +111,14 @@ export interface DeadLetterInput {
  * JSON, keyed by the table, with the same failure headers a consumer's dead letter has (so
  * `pipeline dlq` reads both). It never reached a partition of its topic: partition -1, no offset.
  */
-export function deadLetterRecord(input: DeadLetterInput): { message: Message; bytes: number; reason: string } {
+export function deadLetterRecord(input: DeadLetterInput): BuiltRecord & { reason: string } {
   const reason = input.error instanceof Error ? input.error.message : String(input.error);
   const value = JSON.stringify(
     { table: input.subject, tag: input.change.tag, commitLsn: input.commitLsn, xid: input.xid, change: input.change },
     (key, field) => (key === 'relation' || key === 'relations' ? undefined : typeof field === 'bigint' ? field.toString() : field),
   );
   const headers = {
-    'event-id': input.eventId,
+    [EVENT_HEADERS.eventId]: input.eventId,
     [READER_DLQ_HEADERS.errorMessage]: reason.slice(0, 1000),
     [READER_DLQ_HEADERS.sourceTable]: input.subject,
     [READER_DLQ_HEADERS.sourceLsn]: input.commitLsn,

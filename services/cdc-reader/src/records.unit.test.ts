@@ -1,5 +1,97 @@
 import { FAILURE_HEADERS, READER_DLQ_HEADERS } from '@pipeline/kafka';
-import { deadLetterRecord } from './records';
+import { envelopeSchema, type ParsedSchema, SingleObjectDecoder, transactionSchema } from '@pipeline/schemas';
+import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
+import { changeRecord, deadLetterRecord, transactionRecord } from './records';
+import { traceIdOf, traceparent } from './trace';
+
+/** Reads a record's value back as its writer wrote it. */
+const decodeSingleObject = (schema: ParsedSchema, bytes: Buffer): Promise<unknown> =>
+  new SingleObjectDecoder(async () => schema).decode(bytes, schema);
+
+describe('change records', () => {
+  const writer = envelopeSchema('public.orders');
+  const row = firstEdgeRow('public.orders');
+  const trace = traceIdOf('7301', '0/4F52CB8');
+
+  it('carry the envelope as Avro, the row key, and the contract’s headers', async () => {
+    const envelope = { ...edgeEnvelope('public.orders', 'c', null, row), eventId: '7301:0/4F52CB8:0' };
+    const { message, bytes } = changeRecord({ topic: 'cdc.public.orders', key: row.id, envelope }, writer, trace);
+    expect(message.key).toBe(row.id);
+    expect(message.partition).toBeUndefined();
+    expect(await decodeSingleObject(writer, message.value as Buffer)).toMatchObject({
+      op: 'c',
+      eventId: '7301:0/4F52CB8:0',
+      after: { id: row.id },
+    });
+    expect(message.headers).toEqual({
+      'event-id': '7301:0/4F52CB8:0',
+      'schema-fingerprint': writer.fingerprint.hex,
+      traceparent: traceparent(trace, '7301:0/4F52CB8:0'),
+    });
+    expect(bytes).toBe((message.value as Buffer).length + row.id.length);
+  });
+
+  it('say the other key of a primary-key change, and address a truncate copy to its partition', () => {
+    const moved = changeRecord(
+      { topic: 't', key: row.id, movedKey: 'new-key', envelope: { ...edgeEnvelope('public.orders', 'd', row, null), eventId: 'x:0' } },
+      writer,
+      trace,
+    );
+    expect(moved.message.headers).toMatchObject({ 'key-moved': 'new-key' });
+    const truncate = changeRecord(
+      { topic: 't', key: null, partition: 2, envelope: { ...edgeEnvelope('public.orders', 't', null, null), eventId: 'x:1:p2' } },
+      writer,
+      trace,
+    );
+    expect(truncate.message).toMatchObject({ key: null, partition: 2 });
+  });
+
+  it('refuse a value the schema cannot carry (it goes to the dead letters instead)', () => {
+    const envelope = { ...edgeEnvelope('public.orders', 'c', null, { ...row, total: 'NaN' }), eventId: 'x:0' };
+    expect(() => changeRecord({ topic: 't', key: row.id, envelope }, writer, trace)).toThrow();
+  });
+});
+
+describe('transaction records', () => {
+  const tx = {
+    systemId: '7301',
+    commitLsn: '0/4F52CB8',
+    xid: 812,
+    commitTs: '2026-11-29T17:35:04.123456Z',
+    perTable: new Map([
+      ['public.orders', 2],
+      ['public.order_items', 3],
+    ]),
+  };
+
+  it('BEGIN says nothing of the events, END counts them per table; both keyed by the transaction', async () => {
+    const trace = traceIdOf(tx.systemId, tx.commitLsn);
+    const begin = transactionRecord('BEGIN', tx, trace);
+    const end = transactionRecord('END', tx, trace);
+    expect(begin.message.key).toBe('7301:0/4F52CB8');
+    expect(await decodeSingleObject(transactionSchema(), begin.message.value as Buffer)).toMatchObject({
+      status: 'BEGIN',
+      eventCount: 0,
+      dataCollections: [],
+    });
+    expect(await decodeSingleObject(transactionSchema(), end.message.value as Buffer)).toEqual({
+      status: 'END',
+      id: '7301:0/4F52CB8',
+      txId: 812,
+      lsn: '0/4F52CB8',
+      commitTs: '2026-11-29T17:35:04.123456Z',
+      eventCount: 5,
+      dataCollections: [
+        { table: 'public.orders', eventCount: 2 },
+        { table: 'public.order_items', eventCount: 3 },
+      ],
+    });
+    expect(end.message.headers).toMatchObject({
+      'event-id': '7301:0/4F52CB8:END',
+      'schema-fingerprint': transactionSchema().fingerprint.hex,
+    });
+  });
+});
 
 describe('the reader’s dead-letter record', () => {
   const input = {

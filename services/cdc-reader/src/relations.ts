@@ -1,5 +1,6 @@
+import type { Queryable } from '@pipeline/db';
 import type { Logger } from '@pipeline/runtime';
-import { type ParsedSchema, type Queryable, readRowSchema } from '@pipeline/schemas';
+import { cdcTopic, type ParsedSchema, readRowSchema } from '@pipeline/schemas';
 import type { Pgoutput } from 'pg-logical-replication';
 import { primaryKeyColumns } from './catalog';
 import { type FieldKind, fieldKinds } from './columns';
@@ -80,7 +81,7 @@ export class RelationRegistry {
     return {
       ...source,
       subject,
-      topic: `${this.options.topicPrefix}.${subject}`,
+      topic: cdcTopic(this.options.topicPrefix, subject),
       columnTypes: new Map(source.columns.map((c) => [c.name, c.typeOid])),
       primaryKey: await primaryKeyColumns(db, source.oid),
       fields,

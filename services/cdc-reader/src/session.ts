@@ -1,18 +1,19 @@
-import { createHash } from 'node:crypto';
+import { SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
-import { encodeSingleObject, formatTimestampMicros, SchemaPublisher, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { formatTimestampMicros, transactionSchema } from '@pipeline/schemas';
+import type { Kafka, Producer } from 'kafkajs';
 import { Partitioners } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
 import { formatLsn, parseLsn } from './lsn';
-import { mapDelete, mapInsert, mapTruncate, mapUpdate, type OutEvent, type Tuple, type TxContext } from './mapper';
+import { mapChange, type OutEvent, type RowChange, rowChangeOf, type TxContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
 import { TextPgoutputPlugin } from './plugin';
-import { deadLetterRecord } from './records';
+import { type BuiltRecord, changeRecord, deadLetterRecord, transactionRecord } from './records';
 import type { RelationInfo } from './relation';
 import type { RelationRegistry } from './relations';
+import { traceIdOf } from './trace';
 
 /** Prefix of the reader's heartbeat messages in the WAL (pg_logical_emit_message). */
 export const HEARTBEAT_PREFIX = 'pipeline.heartbeat';
@@ -48,27 +49,6 @@ export interface SessionOptions {
 
 /** A session ended by stop(): not an error. */
 export class SessionStopped extends Error {}
-
-/** 32-bit FNV-1a over a string, seeded: cheap, deterministic, well spread. */
-function fnv1a(text: string, seed: number): number {
-  let hash = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
-}
-
-/** The trace id of a transaction: every event of it joins one trace, across redeliveries too. */
-export function traceIdOf(systemId: string, commitLsn: string): string {
-  return createHash('sha256').update(`${systemId}:${commitLsn}`).digest('hex').slice(0, 32);
-}
-
-/** W3C traceparent: the transaction's trace, a span per event derived from its id (never all zeros). */
-export function traceparent(traceId: string, eventId: string): string {
-  const span = `${fnv1a(eventId, 0x811c9dc5).toString(16).padStart(8, '0')}${((fnv1a(eventId, 0x050c5d1f) | 1) >>> 0).toString(16).padStart(8, '0')}`;
-  return `00-${traceId}-${span}-01`;
-}
 
 /** The transaction being read: its context, and what it has produced so far. */
 type OpenTx = TxContext & {
@@ -229,23 +209,13 @@ export class ReplicationSession {
       case 'delete': {
         const rel = options.relations.get(message.relation.relationOid);
         options.relations.countUnknown(rel);
-        await this.emit(
-          rel,
-          () => {
-            const tx = this.requireTx();
-            if (message.tag === 'insert') return mapInsert(rel, tx, message.new as Tuple);
-            if (message.tag === 'update')
-              return mapUpdate(rel, tx, { key: message.key as Tuple | null, old: message.old as Tuple | null, new: message.new as Tuple });
-            return mapDelete(rel, tx, { key: message.key as Tuple | null, old: message.old as Tuple | null });
-          },
-          message,
-        );
+        await this.emit(rel, rowChangeOf(message), message);
         return;
       }
       case 'truncate':
         for (const relation of message.relations) {
           const rel = options.relations.get(relation.relationOid);
-          await this.emit(rel, () => mapTruncate(rel, this.requireTx(), options.partitions(rel.topic)), message);
+          await this.emit(rel, { tag: 'truncate', partitions: options.partitions(rel.topic) }, message);
         }
         return;
       case 'commit': {
@@ -281,34 +251,25 @@ export class ReplicationSession {
     return this.tx;
   }
 
-  /** Maps, encodes and queues a change; one that cannot be encoded goes to the dead-letter topic instead. */
-  private async emit(rel: RelationInfo, map: () => OutEvent[], raw: Pgoutput.Message): Promise<void> {
+  /**
+   * Maps, encodes and queues a change (all of its events, or none); one that cannot be encoded
+   * goes to the dead-letter topic instead.
+   */
+  private async emit(rel: RelationInfo, change: RowChange, raw: Pgoutput.Message): Promise<void> {
     const batcher = this.batcher as EventBatcher;
-    let events: OutEvent[];
-    let encoded: { event: OutEvent; value: Buffer }[];
+    let records: { event: OutEvent; record: BuiltRecord }[];
     try {
-      events = map();
-      encoded = events.map((event) => ({ event, value: encodeSingleObject(rel.writer, event.envelope) }));
+      const events = mapChange(rel, this.requireTx(), change);
+      records = events.map((event) => ({ event, record: changeRecord(event, rel.writer, this.traceId()) }));
     } catch (error) {
       await this.deadLetter(rel, raw, error);
       return;
     }
     if (this.options.transactionsTopic && !this.requireTx().begun) await this.transactionRecord('BEGIN');
     const perTable = this.requireTx().perTable;
-    perTable.set(rel.subject, (perTable.get(rel.subject) ?? 0) + encoded.length);
-    for (const { event, value } of encoded) {
-      const message: Message = {
-        key: event.key,
-        value,
-        headers: {
-          'event-id': event.envelope.eventId,
-          'schema-fingerprint': rel.writer.fingerprint.hex,
-          traceparent: traceparent(this.traceId(), event.envelope.eventId),
-          ...(event.movedKey === undefined ? {} : { 'key-moved': event.movedKey }),
-        },
-        ...(event.partition === undefined ? {} : { partition: event.partition }),
-      };
-      await batcher.add(event.topic, message, value.length + (event.key?.length ?? 0));
+    perTable.set(rel.subject, (perTable.get(rel.subject) ?? 0) + records.length);
+    for (const { event, record } of records) {
+      await batcher.add(event.topic, record.message, record.bytes);
       this.options.metrics.events.inc({ table: rel.subject, op: event.envelope.op });
     }
   }
@@ -322,28 +283,8 @@ export class ReplicationSession {
     if (!topic) return;
     const tx = this.requireTx();
     tx.begun = true;
-    const dataCollections = status === 'END' ? [...tx.perTable].map(([table, eventCount]) => ({ table, eventCount })) : [];
-    const record: TransactionRecord = {
-      status,
-      id: `${tx.systemId}:${tx.commitLsn}`,
-      txId: tx.xid,
-      lsn: tx.commitLsn,
-      commitTs: tx.commitTs,
-      eventCount: dataCollections.reduce((sum, c) => sum + c.eventCount, 0),
-      dataCollections,
-    };
-    const schema = transactionSchema();
-    const value = encodeSingleObject(schema, record);
-    const eventId = `${record.id}:${status}`;
-    await (this.batcher as EventBatcher).add(
-      topic,
-      {
-        key: record.id,
-        value,
-        headers: { 'event-id': eventId, 'schema-fingerprint': schema.fingerprint.hex, traceparent: traceparent(this.traceId(), eventId) },
-      },
-      value.length + record.id.length,
-    );
+    const record = transactionRecord(status, tx, this.traceId());
+    await (this.batcher as EventBatcher).add(topic, record.message, record.bytes);
   }
 
   private async deadLetter(rel: RelationInfo, raw: Pgoutput.Message, error: unknown): Promise<void> {
@@ -359,7 +300,7 @@ export class ReplicationSession {
       nowMs: this.now(),
     });
     this.options.logger.error(
-      { table: rel.subject, eventId: record.message.headers?.['event-id'], err: error },
+      { table: rel.subject, commitLsn: tx.commitLsn, err: error },
       `a change to ${rel.subject} cannot be encoded and went to ${this.options.deadLetterTopic}: ${record.reason}. ` +
         `Inspect it with 'pipeline dlq list --service cdc-reader'`,
     );

@@ -1,6 +1,5 @@
-import { forgetSlot } from '@pipeline/db';
+import { forgetSlot, type Queryable } from '@pipeline/db';
 import type { Logger } from '@pipeline/runtime';
-import type { Queryable } from '@pipeline/schemas';
 import type pg from 'pg';
 import { publicationExists, publishedTables, slotState } from './catalog';
 import { createSlotWithSnapshot, type ExportedSlot } from './exported-slot';

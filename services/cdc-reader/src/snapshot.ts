@@ -1,13 +1,15 @@
+import { SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
-import { encodeSingleObject, type ParsedSchema, SchemaPublisher } from '@pipeline/schemas';
-import { type Kafka, type Message, Partitioners } from 'kafkajs';
+import type { ParsedSchema } from '@pipeline/schemas';
+import { type Kafka, Partitioners } from 'kafkajs';
 import type pg from 'pg';
 import type { PublishedTable } from './catalog';
 import type { ExportedSlot } from './exported-slot';
 import { mapSnapshotRead, type SnapshotContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
+import { changeRecord } from './records';
 import { RelationRegistry } from './relations';
-import { traceIdOf, traceparent } from './session';
+import { traceIdOf } from './trace';
 
 export interface SnapshotOptions {
   pool: pg.Pool;
@@ -90,18 +92,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         if (rows.length === 0) break;
         if (!options.isLeader()) throw new Error('the snapshot stopped: this reader is no longer the leader (or is stopping)');
         context.nowMs = Date.now();
-        const messages: Message[] = rows.map((row) => {
-          const event = mapSnapshotRead(rel, context, row);
-          return {
-            key: event.key,
-            value: encodeSingleObject(rel.writer, event.envelope),
-            headers: {
-              'event-id': event.envelope.eventId,
-              'schema-fingerprint': rel.writer.fingerprint.hex,
-              traceparent: traceparent(traceId, event.envelope.eventId),
-            },
-          };
-        });
+        const messages = rows.map((row) => changeRecord(mapSnapshotRead(rel, context, row), rel.writer, traceId).message);
         await producer.send({ topic: rel.topic, acks: -1, messages });
         const lastRow = rows[rows.length - 1] as Record<string, string | null>;
         last = rel.primaryKey.map((column) => lastRow[column] ?? null);

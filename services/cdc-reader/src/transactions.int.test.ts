@@ -1,4 +1,5 @@
-import { bundledSchemas, SchemaResolver, SingleObjectDecoder, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
+import { SchemaResolver } from '@pipeline/kafka';
+import { bundledSchemas, SingleObjectDecoder, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
 import { uniqueName } from '@pipeline/testing';
 import { consume, type ReaderFixture, readerFixture, startReader, waitStreaming } from './__tests__/harness';
 

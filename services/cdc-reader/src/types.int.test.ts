@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { EDGE_ROWS } from '@pipeline/schemas';
+import { EDGE_ROWS } from '@pipeline/schemas/fixtures';
 import { uniqueName } from '@pipeline/testing';
 import { consume, type ReaderFixture, readerFixture, startReader, waitStreaming } from './__tests__/harness';
 import { UNAVAILABLE_TEXT } from './columns';

@@ -6,9 +6,10 @@ import {
   matchesFilter,
   READER_DLQ_HEADERS,
   readDeadLetterTopic,
+  SchemaResolver,
   sendToRedrive,
 } from '@pipeline/kafka';
-import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC, SchemaResolver } from '@pipeline/schemas';
+import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC } from '@pipeline/schemas';
 import { Command } from 'commander';
 import type pg from 'pg';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';

@@ -1,14 +1,6 @@
 import { resolve } from 'node:path';
-import {
-  type Envelope,
-  edgeEnvelope,
-  encodeSingleObject,
-  envelopeSchema,
-  firstEdgeRow,
-  type OrdersRow,
-  type RowTypes,
-  type Subject,
-} from '@pipeline/schemas';
+import { type Envelope, encodeSingleObject, envelopeSchema, type OrdersRow, type RowTypes, type Subject } from '@pipeline/schemas';
+import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import type { Kafka, Message } from 'kafkajs';
 import { spawnTs, type TestChild } from '../child';
 import { uniqueName } from '../database';

@@ -1,6 +1,7 @@
 import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
+import { SchemaResolver } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
-import { bundledSchemas, type Envelope, EnvelopeDecoder, SchemaResolver } from '@pipeline/schemas';
+import { bundledSchemas, type Envelope, EnvelopeDecoder } from '@pipeline/schemas';
 import { createTestDatabase, sharedStack, type TestDatabase, testClient, testKafka, testPool, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';

@@ -1,9 +1,5 @@
-import type { RowSchemaJson } from './envelope';
-
-/** What checkDrift needs of a database client (pg's Client and Pool both fit). */
-export interface Queryable {
-  query<R extends Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }>;
-}
+import type { RowSchemaJson } from '@pipeline/schemas';
+import type { Queryable } from './pool';
 
 interface ColumnType {
   type: string;

@@ -1,12 +1,12 @@
-import { readTopicToEnd } from '@pipeline/kafka';
+import { type Fingerprint, type ParsedSchema, parseSchema, SCHEMA_TOPIC, SchemaCatalog, UnknownSchemaError } from '@pipeline/schemas';
 import type { Admin, Kafka, Producer } from 'kafkajs';
-import { type ParsedSchema, parseSchema } from './avro';
-import { SchemaCatalog } from './catalog';
-import { UnknownSchemaError } from './errors';
-import type { Fingerprint } from './fingerprint';
+import { readTopicToEnd } from './read-topic';
 
-/** The compacted topic that carries every writer schema, keyed by fingerprint (hex). */
-export const SCHEMA_TOPIC = '_pipeline.schemas';
+/**
+ * Schema distribution over Kafka (docs/architecture.md, "The event contract"): a writer publishes
+ * each writer schema to a compacted topic before the first record that uses it; a reader resolves
+ * a fingerprint from its bundled schemas, then from that topic.
+ */
 
 /** Compaction keeps the latest record of each fingerprint forever; schemas are never deleted. */
 export async function ensureSchemaTopic(admin: Admin, topic = SCHEMA_TOPIC, replicationFactor = 1): Promise<void> {

@@ -1,14 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import {
+  buildEnvelopeSchema,
+  encodeSingleObject,
+  envelopeSchema,
+  type ParsedSchema,
+  parseSchema,
+  readRowSchema,
+  SingleObjectDecoder,
+  UnknownSchemaError,
+} from '@pipeline/schemas';
+import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import { sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { type ParsedSchema, parseSchema } from './avro';
-import { encodeSingleObject, SingleObjectDecoder } from './codec';
-import { ensureSchemaTopic, SchemaPublisher, SchemaResolver } from './distribution';
-import { buildEnvelopeSchema } from './envelope';
-import { UnknownSchemaError } from './errors';
-import { envelopeSchema, readRowSchema } from './files';
-import { edgeEnvelope, firstEdgeRow } from './fixtures';
+import { ensureSchemaTopic, SchemaPublisher, SchemaResolver } from './schema-registry';
 
 /** public.orders as released (v1), and a v2 that adds a nullable column with a default. */
 const v1 = envelopeSchema('public.orders');
@@ -107,7 +112,8 @@ describe('schema distribution through the real broker', () => {
 
   it('a process started after the schema topic was written resolves every fingerprint', () => {
     const script = `
-      const { SchemaResolver, fingerprintFromBytes } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const { SchemaResolver } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const { fingerprintFromBytes } = require('@pipeline/schemas');
       const { Kafka, logLevel } = require('kafkajs');
       const [brokers, topic, ...fingerprints] = process.argv.slice(1);
       const kafka = new Kafka({ clientId: 'restarted', brokers: brokers.split(','), logLevel: logLevel.NOTHING });

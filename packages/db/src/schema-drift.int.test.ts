@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadMigrations, migrate } from '@pipeline/db';
+import { listSubjects, readRowSchema } from '@pipeline/schemas';
 import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
-import { checkDrift } from './drift';
-import { listSubjects, readRowSchema } from './files';
+import { loadMigrations, migrate } from './migrations';
+import { checkDrift } from './schema-drift';
 
 describe('drift between the migrated database and the row schemas', () => {
   let db: TestDatabase;
