@@ -16,6 +16,15 @@ export interface BuiltRecord {
   bytes: number;
 }
 
+/** The headers every record of the contract carries. */
+function contractHeaders(eventId: string, writer: ParsedSchema, traceId: string): Record<string, string> {
+  return {
+    [EVENT_HEADERS.eventId]: eventId,
+    [EVENT_HEADERS.schemaFingerprint]: writer.fingerprint.hex,
+    [EVENT_HEADERS.traceparent]: traceparent(traceId, eventId),
+  };
+}
+
 /** A change as a record: Avro value, keyed by the row's key, with the contract's headers (and a partition for truncates). */
 export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: string): BuiltRecord {
   const value = encodeSingleObject(writer, event.envelope);
@@ -25,9 +34,7 @@ export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: str
       key: event.key,
       value,
       headers: {
-        [EVENT_HEADERS.eventId]: eventId,
-        [EVENT_HEADERS.schemaFingerprint]: writer.fingerprint.hex,
-        [EVENT_HEADERS.traceparent]: traceparent(traceId, eventId),
+        ...contractHeaders(eventId, writer, traceId),
         ...(event.movedKey === undefined ? {} : { [EVENT_HEADERS.keyMoved]: event.movedKey }),
       },
       ...(event.partition === undefined ? {} : { partition: event.partition }),
@@ -65,15 +72,7 @@ export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts,
   const value = encodeSingleObject(schema, record);
   const eventId = `${record.id}:${status}`;
   return {
-    message: {
-      key: record.id,
-      value,
-      headers: {
-        [EVENT_HEADERS.eventId]: eventId,
-        [EVENT_HEADERS.schemaFingerprint]: schema.fingerprint.hex,
-        [EVENT_HEADERS.traceparent]: traceparent(traceId, eventId),
-      },
-    },
+    message: { key: record.id, value, headers: contractHeaders(eventId, schema, traceId) },
     bytes: value.length + record.id.length,
   };
 }
