@@ -89,7 +89,7 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number)
     if (Date.now() > deadline) {
       throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms: is the broker healthy?`);
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
 }
 

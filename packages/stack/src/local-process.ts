@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '@pipeline/runtime';
 import type { Component, ComponentStatus, UpResult } from './component';
 import type { StackConfig } from './config';
 import { assertPortFree } from './net';
-import { descendants, isOurProcess, readRecord, removeRecord, sleep, stopProcess, tail, writeRecord } from './proc';
+import { descendants, isOurProcess, readRecord, removeRecord, stopProcess, tail, writeRecord } from './proc';
 
 /** A port a part of the stack binds, and the variable that moves it. */
 export interface PortNeed {

@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { sleep } from '@pipeline/runtime';
 
 /** What the stack remembers about a process it started. */
 export interface ProcessRecord {
@@ -116,8 +117,6 @@ export function spawnDetached(options: SpawnOptions): number {
     closeSync(fd);
   }
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Sends `signal`, waits up to `graceMs` for the process (and its descendants) to end, then kills

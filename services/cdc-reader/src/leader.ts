@@ -1,5 +1,5 @@
 import { leaderLockHolder, leaderLockKey } from '@pipeline/db';
-import type { Logger } from '@pipeline/runtime';
+import { type Logger, sleep } from '@pipeline/runtime';
 import pg from 'pg';
 
 export interface LeaderLockOptions {
@@ -23,7 +23,8 @@ export class LeaderLock {
   private client: pg.Client | undefined;
   private check: NodeJS.Timeout | undefined;
   private lost = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by release(): a standby's wait ends at once. */
+  private released = new AbortController();
 
   constructor(private readonly options: LeaderLockOptions) {}
 
@@ -60,12 +61,12 @@ export class LeaderLock {
             );
           }
           if (stopped()) break;
-          await this.sleep(options.pollMs);
+          await sleep(options.pollMs, this.released.signal);
           if (stopped()) break;
         }
       } catch (error) {
         options.logger.warn({ err: error }, `standby: could not ask for the leader lock: ${(error as Error).message}; trying again`);
-        await this.sleep(options.pollMs);
+        await sleep(options.pollMs, this.released.signal);
       }
       await client.end().catch(() => undefined);
     }
@@ -75,7 +76,8 @@ export class LeaderLock {
   /** Gives the lock up (clean stop): a standby takes over at its next try. */
   async release(): Promise<void> {
     clearInterval(this.check);
-    this.wake?.();
+    this.released.abort();
+    this.released = new AbortController();
     const client = this.client;
     this.client = undefined;
     await client?.end().catch(() => undefined);
@@ -103,15 +105,5 @@ export class LeaderLock {
     this.check = setInterval(() => {
       client.query('SELECT 1').catch((error: unknown) => lose((error as Error).message));
     }, this.options.pollMs);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
   }
 }

@@ -1,16 +1,18 @@
-import { ensureSchemaTopic, ensureTopics, retentionConfig } from '@pipeline/kafka';
-import type { Logger } from '@pipeline/runtime';
-import { cdcTopic, envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
+import { type Logger, sleep } from '@pipeline/runtime';
+import { envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
+import { BACKOFF_RESET_AFTER_MS, reconnectDelayMs, reconnectReason } from './backoff';
 import { publishedTables, slotLag, slotState, systemIdentifier } from './catalog';
+import { writeHeartbeat } from './heartbeat';
 import { LeaderLock } from './leader';
 import { formatLsn, parseLsn } from './lsn';
 import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
-import { HEARTBEAT_PREFIX, ReplicationSession } from './session';
+import { ReplicationSession } from './session';
 import { FatalReaderError, prepareSlot, recordConfirmed } from './slot';
 import { runSnapshot } from './snapshot';
+import { ensureReaderTopics } from './topics';
 
 export interface CdcReaderOptions {
   /** Pool as the reader role: catalog queries, state table, heartbeats. */
@@ -61,7 +63,8 @@ const MAX_BATCH_BYTES = 512 * 1024;
 export class CdcReader {
   private session: ReplicationSession | undefined;
   private stopped = false;
-  private wake: (() => void) | undefined;
+  /** Aborted by stop(): ends any wait at once, so SIGTERM is not held up by it. */
+  private readonly stopping = new AbortController();
   private loop: Promise<void> | undefined;
   private timers: NodeJS.Timeout[] = [];
   private streaming = false;
@@ -107,18 +110,6 @@ export class CdcReader {
     void session?.stop().then(() => options.logger.warn({ slot: options.slot }, 'stopped producing: now a standby'));
   }
 
-  /** Waits `ms`; stop() cuts the wait short, so SIGTERM is not held up by it. */
-  private async pause(ms: number): Promise<void> {
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-    this.wake = undefined;
-  }
-
   /** The previous leader's walsender may hold the slot for a moment after it stopped. */
   private async waitSlotReleased(): Promise<void> {
     let announced = false;
@@ -132,7 +123,7 @@ export class CdcReader {
           `waiting for the previous leader's walsender (pid ${state.activePid}) to release slot ${this.options.slot}`,
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await sleep(100, this.stopping.signal);
     }
   }
 
@@ -149,7 +140,7 @@ export class CdcReader {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.wake?.();
+    this.stopping.abort();
     for (const timer of this.timers) clearInterval(timer);
     await this.session?.stop();
     await this.loop;
@@ -164,7 +155,7 @@ export class CdcReader {
         if (this.demoted) {
           // A reader that just lost its lock session steps back, so a healthy standby takes over first.
           this.demoted = false;
-          await this.pause(this.options.standbyPollMs * 5);
+          await sleep(this.options.standbyPollMs * 5, this.stopping.signal);
         }
         if (!(await this.lock.acquire(() => this.stopped))) return;
         this.options.metrics.leader.set(1);
@@ -189,15 +180,15 @@ export class CdcReader {
           return;
         }
         // A session that streamed for a while starts the backoff over.
-        if (Date.now() - startedAt > 30_000) attempt = 0;
-        const delayMs = Math.min(this.options.reconnectMaxDelayMs, 250 * 2 ** attempt) * (0.5 + Math.random() / 2);
+        if (Date.now() - startedAt > BACKOFF_RESET_AFTER_MS) attempt = 0;
+        const delayMs = reconnectDelayMs(attempt, this.options.reconnectMaxDelayMs);
         attempt++;
-        this.options.metrics.reconnects.inc({ reason: reasonOf(error) });
+        this.options.metrics.reconnects.inc({ reason: reconnectReason(error) });
         this.options.logger.warn(
           { err: error, retryInMs: Math.round(delayMs), attempt },
           `replication session failed: ${(error as Error).message}; reconnecting from the slot's confirmed position`,
         );
-        await this.pause(delayMs);
+        await sleep(delayMs, this.stopping.signal);
       }
     }
   }
@@ -216,7 +207,19 @@ export class CdcReader {
     });
     if (slot.created)
       options.logger.info({ slot: options.slot, consistentPoint: slot.confirmedFlushLsn }, `created replication slot ${options.slot}`);
-    await this.ensureTopics();
+    const tables = await publishedTables(options.pool, options.publication);
+    for (const [topic, partitions] of await ensureReaderTopics(options.kafka, {
+      topicPrefix: options.topicPrefix,
+      tables,
+      ...(options.transactionTopic ? { transactionsTopic: this.transactionsTopic } : {}),
+      partitions: options.topicPartitions,
+      replicationFactor: options.topicReplicationFactor,
+      retentionMs: options.topicRetentionMs,
+      deadLetterTopic: options.deadLetterTopic,
+      schemaTopic: options.schemaTopic,
+    })) {
+      this.partitionCounts.set(topic, partitions);
+    }
     if (slot.exported) {
       try {
         await runSnapshot(
@@ -226,7 +229,7 @@ export class CdcReader {
             logger: options.logger,
             metrics: options.metrics,
             slot: options.slot,
-            tables: await publishedTables(options.pool, options.publication),
+            tables,
             topicPrefix: options.topicPrefix,
             schemaTopic: options.schemaTopic,
             writers: this.writers,
@@ -276,38 +279,6 @@ export class CdcReader {
     await session.run();
   }
 
-  /** Every captured table's topic, the dead-letter topic and the schema topic, created before streaming. */
-  private async ensureTopics(): Promise<void> {
-    const { options } = this;
-    const tables = await publishedTables(options.pool, options.publication);
-    const topics = tables.map((t) => cdcTopic(options.topicPrefix, `${t.schema}.${t.table}`));
-    if (options.transactionTopic) topics.push(this.transactionsTopic);
-    const admin = options.kafka.admin();
-    await admin.connect();
-    try {
-      const retention = retentionConfig(options.topicRetentionMs);
-      await ensureTopics(admin, [
-        ...topics.map((topic) => ({
-          topic,
-          numPartitions: options.topicPartitions,
-          replicationFactor: options.topicReplicationFactor,
-          configEntries: retention,
-        })),
-        {
-          topic: options.deadLetterTopic,
-          numPartitions: 1,
-          replicationFactor: options.topicReplicationFactor,
-          configEntries: retention,
-        },
-      ]);
-      await ensureSchemaTopic(admin, options.schemaTopic, options.topicReplicationFactor);
-      const metadata = await admin.fetchTopicMetadata({ topics });
-      for (const topic of metadata.topics) this.partitionCounts.set(topic.name, topic.partitions.length);
-    } finally {
-      await admin.disconnect();
-    }
-  }
-
   private confirmed(lsn: bigint): void {
     // The state table keeps the last confirmed position for the vanished-slot message; at most once a second.
     if (Date.now() - this.lastRecorded < 1_000) return;
@@ -322,10 +293,7 @@ export class CdcReader {
     // A standby writes nothing.
     if (!this.streaming) return;
     try {
-      await this.options.pool.query('SELECT pg_logical_emit_message(false, $1, $2)', [
-        HEARTBEAT_PREFIX,
-        JSON.stringify({ emittedAtMs: Date.now() }),
-      ]);
+      await writeHeartbeat(this.options.pool, Date.now());
     } catch (error) {
       this.options.logger.warn({ err: error }, 'heartbeat failed: is PostgreSQL reachable?');
     }
@@ -342,11 +310,4 @@ export class CdcReader {
       this.options.logger.debug({ err: error }, 'slot lag poll failed');
     }
   }
-}
-
-function reasonOf(error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  if (/terminat|ECONNRESET|ECONNREFUSED|Connection/i.test(message)) return 'connection';
-  if (/Kafka|broker|KafkaJS/i.test(message)) return 'kafka';
-  return 'other';
 }

@@ -6,6 +6,7 @@ import { Partitioners } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
+import { heartbeatEmittedAt, isHeartbeat } from './heartbeat';
 import { formatLsn, parseLsn } from './lsn';
 import { mapChange, type OutEvent, type RowChange, rowChangeOf, type TxContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
@@ -14,9 +15,6 @@ import { type BuiltRecord, changeRecord, deadLetterRecord, transactionRecord } f
 import type { RelationInfo } from './relation';
 import type { RelationRegistry } from './relations';
 import { traceIdOf } from './trace';
-
-/** Prefix of the reader's heartbeat messages in the WAL (pg_logical_emit_message). */
-export const HEARTBEAT_PREFIX = 'pipeline.heartbeat';
 
 export interface SessionOptions {
   slot: string;
@@ -227,9 +225,9 @@ export class ReplicationSession {
         return;
       }
       case 'message': {
-        if (message.prefix !== HEARTBEAT_PREFIX || message.transactional) return;
-        const emittedAtMs = Number(JSON.parse(Buffer.from(message.content).toString('utf8')).emittedAtMs);
-        if (Number.isFinite(emittedAtMs)) options.metrics.heartbeatLatency.observe(Math.max(0, this.now() - emittedAtMs) / 1000);
+        if (!isHeartbeat(message)) return;
+        const emittedAtMs = heartbeatEmittedAt(message);
+        if (emittedAtMs !== undefined) options.metrics.heartbeatLatency.observe(Math.max(0, this.now() - emittedAtMs) / 1000);
         // A heartbeat arrives between transactions: its position is safe once everything before it
         // is acknowledged, which lets the slot advance while the captured tables are idle.
         if (!this.tx) batcher.markPosition(parseLsn(message.messageLsn ?? lsn));
