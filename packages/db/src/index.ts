@@ -11,5 +11,6 @@ export * from './jobs';
 export * from './migrations';
 export * from './outcomes';
 export * from './pool';
+export * from './reader-state';
 export * from './readiness';
 export * from './slots';

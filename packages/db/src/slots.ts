@@ -1,4 +1,5 @@
 import type { Queryable } from './pool';
+import { forgetSlot, readerStateOf, type SnapshotProgress, type UsedSlot } from './reader-state';
 
 /** The advisory-lock key of a slot's leader lock: one cdc-reader streams, standbys wait on it. */
 export function leaderLockKey(slot: string): string {
@@ -22,16 +23,6 @@ export async function leaderLockHolder(
   return row ? { pid: row.pid, application: row.application, clientAddr: row.client_addr } : undefined;
 }
 
-/**
- * Drops a slot (when `dropIt`: it still exists) and forgets the reader's state of it, so the
- * next reader start creates a new slot and takes a new snapshot.
- */
-export async function forgetSlot(db: Queryable, slot: string, dropIt: boolean): Promise<void> {
-  if (dropIt) await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
-  await db.query('DELETE FROM cdc_reader.snapshot_progress WHERE slot_name = $1', [slot]);
-  await db.query('DELETE FROM cdc_reader.slots WHERE slot_name = $1', [slot]);
-}
-
 /** What an operator needs to know about one logical replication slot (`pipeline slot status`). */
 export interface SlotReport {
   slot: string;
@@ -50,15 +41,38 @@ export interface SlotReport {
   /** reserved, extended, unreserved or lost (changes were missed). */
   walStatus: string | null;
   /** The reader's state table: when it created the slot and where its snapshot stood. */
-  reader: { createdAt: Date; consistentPoint: string | null; lastConfirmedLsn: string | null; lastSeenAt: Date | null } | null;
-  snapshot: { table: string; rowsEmitted: number; done: boolean; updatedAt: Date }[];
+  reader: UsedSlot | null;
+  snapshot: SnapshotProgress[];
 }
 
-/** Every logical slot of the current database (or the one named), with the reader's view of it. */
-export async function slotReports(db: Queryable, only?: string): Promise<SlotReport[]> {
+/** One row of `pg_replication_slots`, with the lag the reader and operators watch. */
+export interface SlotRow {
+  slot: string;
+  plugin: string | null;
+  slotType: string;
+  database: string | null;
+  /** The slot belongs to the database this connection is on. */
+  inCurrentDatabase: boolean;
+  active: boolean;
+  activePid: number | null;
+  confirmedFlushLsn: string | null;
+  restartLsn: string | null;
+  /** WAL written since the confirmed position, bytes (what the reader has yet to confirm). */
+  lagBytes: number | null;
+  /** WAL the slot keeps on disk, bytes (from restart_lsn). */
+  retainedBytes: number | null;
+  /** reserved, extended, unreserved, or lost (its WAL was removed: changes were missed). */
+  walStatus: string | null;
+}
+
+/** Every replication slot of the server, or the one named: the one query of pg_replication_slots. */
+export async function slotRows(db: Queryable, only?: string): Promise<SlotRow[]> {
   const { rows } = await db.query<{
     slot_name: string;
     plugin: string | null;
+    slot_type: string;
+    database: string | null;
+    here: boolean;
     active: boolean;
     active_pid: number | null;
     confirmed_flush_lsn: string | null;
@@ -67,63 +81,51 @@ export async function slotReports(db: Queryable, only?: string): Promise<SlotRep
     retained: string | null;
     wal_status: string | null;
   }>(
-    `SELECT slot_name, plugin, active, active_pid, confirmed_flush_lsn::text, restart_lsn::text,
+    `SELECT slot_name, plugin, slot_type, database, database IS NOT DISTINCT FROM current_database() AS here, active, active_pid,
+            confirmed_flush_lsn::text, restart_lsn::text,
             pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag,
             pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS retained, wal_status
-       FROM pg_replication_slots
-      WHERE slot_type = 'logical' AND database = current_database() AND ($1::text IS NULL OR slot_name = $1)
+       FROM pg_replication_slots WHERE $1::text IS NULL OR slot_name = $1
       ORDER BY slot_name`,
     [only ?? null],
   );
+  return rows.map((row) => ({
+    slot: row.slot_name,
+    plugin: row.plugin,
+    slotType: row.slot_type,
+    database: row.database,
+    inCurrentDatabase: row.here,
+    active: row.active,
+    activePid: row.active_pid,
+    confirmedFlushLsn: row.confirmed_flush_lsn,
+    restartLsn: row.restart_lsn,
+    lagBytes: row.lag === null ? null : Number(row.lag),
+    retainedBytes: row.retained === null ? null : Number(row.retained),
+    walStatus: row.wal_status,
+  }));
+}
+
+/** Every logical slot of the current database (or the one named), with the reader's view of it. */
+export async function slotReports(db: Queryable, only?: string): Promise<SlotReport[]> {
   const reports: SlotReport[] = [];
-  for (const row of rows) {
-    const leader = await leaderLockHolder(db, row.slot_name);
-    const state = await readerState(db, row.slot_name);
+  for (const row of await slotRows(db, only)) {
+    if (row.slotType !== 'logical' || !row.inCurrentDatabase) continue;
+    const leader = await leaderLockHolder(db, row.slot);
     reports.push({
-      slot: row.slot_name,
+      slot: row.slot,
       plugin: row.plugin,
       active: row.active,
-      activePid: row.active_pid,
+      activePid: row.activePid,
       leader: leader ?? null,
-      confirmedFlushLsn: row.confirmed_flush_lsn,
-      restartLsn: row.restart_lsn,
-      lagBytes: row.lag === null ? null : Number(row.lag),
-      retainedBytes: row.retained === null ? null : Number(row.retained),
-      walStatus: row.wal_status,
-      ...state,
+      confirmedFlushLsn: row.confirmedFlushLsn,
+      restartLsn: row.restartLsn,
+      lagBytes: row.lagBytes,
+      retainedBytes: row.retainedBytes,
+      walStatus: row.walStatus,
+      ...(await readerStateOf(db, row.slot)),
     });
   }
   return reports;
-}
-
-/** The reader's state table rows of a slot; empty where the cdc_reader schema is not there. */
-async function readerState(db: Queryable, slot: string): Promise<Pick<SlotReport, 'reader' | 'snapshot'>> {
-  const { rows: exists } = await db.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'cdc_reader'`);
-  if (exists.length === 0) return { reader: null, snapshot: [] };
-  const { rows } = await db.query<{
-    created_at: Date;
-    consistent_point: string | null;
-    last_confirmed_lsn: string | null;
-    last_seen_at: Date | null;
-  }>(`SELECT created_at, consistent_point::text, last_confirmed_lsn::text, last_seen_at FROM cdc_reader.slots WHERE slot_name = $1`, [
-    slot,
-  ]);
-  const { rows: progress } = await db.query<{ table_name: string; rows_emitted: string; done: boolean; updated_at: Date }>(
-    `SELECT table_name, rows_emitted::text, done, updated_at FROM cdc_reader.snapshot_progress WHERE slot_name = $1 ORDER BY table_name`,
-    [slot],
-  );
-  const row = rows[0];
-  return {
-    reader: row
-      ? {
-          createdAt: row.created_at,
-          consistentPoint: row.consistent_point,
-          lastConfirmedLsn: row.last_confirmed_lsn,
-          lastSeenAt: row.last_seen_at,
-        }
-      : null,
-    snapshot: progress.map((p) => ({ table: p.table_name, rowsEmitted: Number(p.rows_emitted), done: p.done, updatedAt: p.updated_at })),
-  };
 }
 
 /** A slot a walsender streams from cannot be dropped. */

@@ -1,3 +1,4 @@
+import type { Queryable } from '@pipeline/db';
 /** A table the publication captures. */
 export interface PublishedTable {
   oid: number;
@@ -46,62 +47,3 @@ export async function systemIdentifier(db: Queryable): Promise<{ systemId: strin
   if (!row) throw new Error('pg_control_system() returned nothing');
   return { systemId: row.system_id, database: row.database };
 }
-
-export interface SlotState {
-  plugin: string | null;
-  database: string | null;
-  slotType: string;
-  active: boolean;
-  activePid: number | null;
-  confirmedFlushLsn: string | null;
-  restartLsn: string | null;
-  /** reserved, extended, unreserved, or lost (its WAL was removed: changes were missed). */
-  walStatus: string | null;
-}
-
-export async function slotState(db: Queryable, slot: string): Promise<SlotState | undefined> {
-  const { rows } = await db.query<{
-    plugin: string | null;
-    database: string | null;
-    slot_type: string;
-    active: boolean;
-    active_pid: number | null;
-    confirmed_flush_lsn: string | null;
-    restart_lsn: string | null;
-    wal_status: string | null;
-  }>(
-    `SELECT plugin, database, slot_type, active, active_pid, confirmed_flush_lsn::text, restart_lsn::text, wal_status
-       FROM pg_replication_slots WHERE slot_name = $1`,
-    [slot],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
-  return {
-    plugin: row.plugin,
-    database: row.database,
-    slotType: row.slot_type,
-    active: row.active,
-    activePid: row.active_pid,
-    confirmedFlushLsn: row.confirmed_flush_lsn,
-    restartLsn: row.restart_lsn,
-    walStatus: row.wal_status,
-  };
-}
-
-/** How far the slot is behind: bytes to confirm (lag) and bytes of WAL it holds back (retained). */
-export async function slotLag(
-  db: Queryable,
-  slot: string,
-): Promise<{ lagBytes: number; retainedBytes: number; active: boolean } | undefined> {
-  const { rows } = await db.query<{ lag: string; retained: string; active: boolean }>(
-    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag,
-            pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS retained,
-            active
-       FROM pg_replication_slots WHERE slot_name = $1`,
-    [slot],
-  );
-  const row = rows[0];
-  return row ? { lagBytes: Number(row.lag), retainedBytes: Number(row.retained), active: row.active } : undefined;
-}
-
-import type { Queryable } from '@pipeline/db';

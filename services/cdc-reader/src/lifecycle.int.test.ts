@@ -4,7 +4,6 @@ import { consume, type ReaderFixture, readerFixture, waitStreaming } from './__t
 import { startReaderProcess } from './__tests__/process';
 import type { CdcReaderOptions } from './reader';
 import { CdcReader } from './reader';
-import { FatalReaderError } from './slot';
 
 describe('cdc-reader start and stop', () => {
   let fixture: ReaderFixture;
@@ -69,7 +68,7 @@ describe('cdc-reader start and stop', () => {
     const deadline = Date.now() + 20_000;
     while (fatal.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     await again.stop();
-    expect(fatal[0]).toBeInstanceOf(FatalReaderError);
+    expect(fatal[0]).toMatchObject({ code: 'SLOT_VANISHED', retriable: false });
     expect(fatal[0]?.message).toMatch(
       new RegExp(
         `^replication slot ${fixture.slot}, used by this reader since .*, no longer exists: changes committed after \\S+ may have been missed`,

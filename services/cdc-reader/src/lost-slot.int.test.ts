@@ -3,7 +3,6 @@ import { privateStack, testKafka, testPool, uniqueName } from '@pipeline/testing
 import type pg from 'pg';
 import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { CdcReader, type CdcReaderOptions } from './reader';
-import { FatalReaderError } from './slot';
 
 /**
  * A slot whose WAL PostgreSQL removed (`wal_status = lost`, max_slot_wal_keep_size): the reader
@@ -80,7 +79,7 @@ describe('lost slot', () => {
     const deadline = Date.now() + 20_000;
     while (fatal.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
     await stopped.stop();
-    expect(fatal[0]).toBeInstanceOf(FatalReaderError);
+    expect(fatal[0]).toMatchObject({ code: 'SLOT_LOST', retriable: false });
     expect(fatal[0]?.message).toMatch(
       new RegExp(
         `^replication slot ${fixture.slot} is lost: PostgreSQL removed WAL it still needed \\(max_slot_wal_keep_size\\), so changes were missed`,

@@ -1,16 +1,17 @@
-import { type Logger, sleep } from '@pipeline/runtime';
+import { recordConfirmed, slotRows } from '@pipeline/db';
+import { type Logger, PipelineError, sleep } from '@pipeline/runtime';
 import { envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { BACKOFF_RESET_AFTER_MS, reconnectDelayMs, reconnectReason } from './backoff';
-import { publishedTables, slotLag, slotState, systemIdentifier } from './catalog';
+import { publishedTables, systemIdentifier } from './catalog';
 import { writeHeartbeat } from './heartbeat';
 import { LeaderLock } from './leader';
 import { formatLsn, parseLsn } from './lsn';
 import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
 import { ReplicationSession } from './session';
-import { FatalReaderError, prepareSlot, recordConfirmed } from './slot';
+import { prepareSlot } from './slot';
 import { runSnapshot } from './snapshot';
 import { ensureReaderTopics } from './topics';
 
@@ -114,7 +115,7 @@ export class CdcReader {
   private async waitSlotReleased(): Promise<void> {
     let announced = false;
     while (!this.stopped) {
-      const state = await slotState(this.options.pool, this.options.slot).catch(() => undefined);
+      const [state] = await slotRows(this.options.pool, this.options.slot).catch(() => []);
       if (!state?.active) return;
       if (!announced) {
         announced = true;
@@ -174,7 +175,8 @@ export class CdcReader {
         this.streaming = false;
         this.options.metrics.streaming.set(0);
         if (this.stopped) return;
-        if (error instanceof FatalReaderError) {
+        // Not retriable: a condition a person must resolve (a lost or vanished slot); anything else reconnects.
+        if (error instanceof PipelineError && !error.retriable) {
           this.options.logger.fatal({ err: error }, error.message);
           this.options.onFatal(error);
           return;
@@ -301,11 +303,11 @@ export class CdcReader {
 
   private async pollSlot(): Promise<void> {
     try {
-      const lag = await slotLag(this.options.pool, this.options.slot);
-      if (!lag) return;
-      this.options.metrics.slotLag.set(lag.lagBytes);
-      this.options.metrics.slotRetained.set(lag.retainedBytes);
-      this.options.metrics.slotActive.set(lag.active ? 1 : 0);
+      const [slot] = await slotRows(this.options.pool, this.options.slot);
+      if (!slot) return;
+      this.options.metrics.slotLag.set(slot.lagBytes ?? 0);
+      this.options.metrics.slotRetained.set(slot.retainedBytes ?? 0);
+      this.options.metrics.slotActive.set(slot.active ? 1 : 0);
     } catch (error) {
       this.options.logger.debug({ err: error }, 'slot lag poll failed');
     }

@@ -1,3 +1,4 @@
+import { finishSnapshotTable, recordSnapshotPage, startSnapshotTable } from '@pipeline/db';
 import { SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import type { ParsedSchema } from '@pipeline/schemas';
@@ -69,11 +70,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
     const relations = new RelationRegistry({ db: pool, topicPrefix: options.topicPrefix, writers: options.writers, logger, metrics });
     for (const table of options.tables) {
       const rel = await relations.fromCatalog(client, table);
-      await pool.query(
-        `INSERT INTO cdc_reader.snapshot_progress (slot_name, table_name) VALUES ($1, $2)
-         ON CONFLICT (slot_name, table_name) DO NOTHING`,
-        [slot, rel.subject],
-      );
+      await startSnapshotTable(pool, slot, rel.subject);
       if (rel.primaryKey.length === 0) {
         throw new Error(`${rel.subject} has no primary key: the snapshot pages by primary key; add one to snapshot it`);
       }
@@ -99,17 +96,10 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         rowsOfTable += rows.length;
         total += rows.length;
         metrics.snapshotRows.inc({ table: rel.subject }, rows.length);
-        await pool.query(
-          `UPDATE cdc_reader.snapshot_progress SET last_key = $3, rows_emitted = $4, updated_at = now()
-            WHERE slot_name = $1 AND table_name = $2`,
-          [slot, rel.subject, JSON.stringify(last), rowsOfTable],
-        );
+        await recordSnapshotPage(pool, slot, rel.subject, last, rowsOfTable);
         if (rows.length < options.pageRows) break;
       }
-      await pool.query(
-        `UPDATE cdc_reader.snapshot_progress SET done = true, rows_emitted = $3, updated_at = now() WHERE slot_name = $1 AND table_name = $2`,
-        [slot, rel.subject, rowsOfTable],
-      );
+      await finishSnapshotTable(pool, slot, rel.subject, rowsOfTable);
       logger.info({ slot, table: rel.subject, rows: rowsOfTable }, `snapshot of ${rel.subject} done: ${rowsOfTable} rows`);
     }
     await client.query('COMMIT');
