@@ -8,7 +8,8 @@ import { benchStackUp } from './stack-up';
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
   stack: { describe: 'cold, warm and reused `pipeline stack up`', run: () => benchStackUp() },
   cdc: {
-    describe: 'cdc-reader vs pg_recvlogical on one backlog; steady-state latency; RSS through large transactions',
+    describe:
+      'cdc-reader vs its own Kafka producer alone (and pg_recvlogical) on one backlog; steady-state latency; RSS through large transactions',
     run: () => benchCdc(),
   },
 };

@@ -9,6 +9,7 @@ import {
   type TestChild,
   type TestDatabase,
   taskEffects,
+  testLogLevel,
   uniqueName,
 } from '@pipeline/testing';
 import { startReaderProcess } from '../services/cdc-reader/src/__tests__/process';
@@ -57,7 +58,7 @@ describe('a consumer service while its broker is away for a minute', () => {
         CDC_SCHEMA_TOPIC: schemaTopic,
         CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.outage'),
         CDC_RECONNECT_MAX_DELAY_MS: '2000',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
+        LOG_LEVEL: testLogLevel('error'),
       },
       await freePort(),
     );

@@ -9,6 +9,7 @@ import {
   type TestChild,
   type TestDatabase,
   taskEffects,
+  testLogLevel,
   uniqueName,
 } from '@pipeline/testing';
 import { startReaderProcess } from '../services/cdc-reader/src/__tests__/process';
@@ -63,7 +64,7 @@ describe('a consumer service started before its topics exist', () => {
         CDC_TOPIC_PREFIX: prefix,
         CDC_SCHEMA_TOPIC: schemaTopic,
         CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.startup'),
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        LOG_LEVEL: testLogLevel('warn'),
       },
       await freePort(),
     );

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createTestDatabase, freePort, sharedStack, type TestDatabase, uniqueName } from '@pipeline/testing';
+import { createTestDatabase, freePort, inheritedEnv, sharedStack, type TestDatabase, uniqueName } from '@pipeline/testing';
 import { SERVICES, serviceEntryPoint } from './services';
 
 interface Run {
@@ -11,7 +11,7 @@ interface Run {
 
 function runService(name: (typeof SERVICES)[number]['name'], env: Record<string, string>): Run {
   const child = spawn(process.execPath, [serviceEntryPoint(sharedStack().config.repoRoot, name)], {
-    env: { PATH: process.env.PATH ?? '', ...env },
+    env: { PATH: inheritedEnv().PATH ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

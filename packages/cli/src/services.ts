@@ -1,15 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { HTTP_PORTS, type ServiceName } from '@pipeline/kit';
 
 /** The deployable services, with the HTTP port each uses by default for /metrics, /healthz, /readyz. */
-export const SERVICES = [
-  { name: 'cdc-reader', httpPort: 9101 },
-  { name: 'order-processor', httpPort: 9102 },
-  { name: 'inventory-watcher', httpPort: 9103 },
-  { name: 'metrics-projector', httpPort: 9104 },
-] as const;
+export const SERVICES = (Object.entries(HTTP_PORTS) as [ServiceName, number][]).map(([name, httpPort]) => ({ name, httpPort }));
 
-export type ServiceName = (typeof SERVICES)[number]['name'];
+export type { ServiceName };
 
 /** The compiled entry point of a service in this checkout. */
 export function serviceEntryPoint(repoRoot: string, name: ServiceName): string {

@@ -1,7 +1,7 @@
+import { DeadlineExceededError } from '@pipeline/runtime';
 import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
 import { alertDeadLetter } from './alerts';
 import { applyWithCheckpoint, readCheckpoints } from './checkpoints';
-import { DeadlineExceededError } from './deadline';
 import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
 import { processOnce } from './idempotency';
 import { outcomesOf, recordOutcome } from './outcomes';

@@ -1,5 +1,6 @@
 import { EVENT_HEADERS } from '@pipeline/schemas';
-import { type IHeaders, type Kafka, type KafkaMessage, Partitioners } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import { makeProducer } from './producer';
 import { readTopicToEnd } from './read-topic';
 import { FAILURE_HEADERS, redriveTopic } from './retry';
 
@@ -116,7 +117,7 @@ export async function sendToRedrive(
   actor: string,
   onProgress?: (done: number) => void,
 ): Promise<void> {
-  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = makeProducer(kafka);
   await producer.connect();
   try {
     const now = String(Date.now());

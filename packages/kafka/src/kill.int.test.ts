@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
   createTestDatabase,
+  inheritedEnv,
   sharedStack,
   type TestDatabase,
   taskEffects,
@@ -44,7 +45,7 @@ describe('consumer runner killed with SIGKILL', () => {
 
   function start(env: Record<string, string>): ChildProcess {
     return spawn(process.execPath, ['--require', 'tsx/cjs', CHILD], {
-      env: { ...process.env, DATABASE_URL: db.url, KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','), ...env },
+      env: { ...inheritedEnv(), DATABASE_URL: db.url, KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','), ...env },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
   }

@@ -1,6 +1,6 @@
 import { processOnce } from '@pipeline/db';
 import { makeLogger, PipelineError } from '@pipeline/runtime';
-import { createTestDatabase, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import { createTestDatabase, type TestDatabase, testKafka, testLogLevel, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { ConsumerRunner } from './runner';
 
@@ -47,7 +47,7 @@ describe('two instances of a service through a rebalance', () => {
             await client.query(`INSERT INTO tasks (type, title) VALUES ('rebalance', $1)`, [event.id]);
           });
         },
-        logger: makeLogger({ service: name, level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        logger: makeLogger({ service: name, level: testLogLevel('silent') }),
       });
     const producer = kafka.producer();
     await producer.connect();

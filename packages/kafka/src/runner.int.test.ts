@@ -1,5 +1,5 @@
 import { makeLogger, PipelineError } from '@pipeline/runtime';
-import { testKafka, uniqueName } from '@pipeline/testing';
+import { testKafka, testLogLevel, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { FAILURE_HEADERS } from './retry';
@@ -74,7 +74,7 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
         if (event.id === 'poison') throw new PipelineError('downstream keeps failing', { code: 'DOWNSTREAM', retriable: true });
         if (event.id === 'invalid') throw new PipelineError('order has no customer', { code: 'INVALID', retriable: false });
       },
-      logger: makeLogger({ service: 'runner-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+      logger: makeLogger({ service: 'runner-test', level: testLogLevel('silent') }),
       registry,
       onOutcome: (outcome, context) => {
         outcomes.push({ outcome, attempt: context.attempt, ...(context.eventId ? { eventId: context.eventId } : {}) });
@@ -159,7 +159,7 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
 });
 
 describe('ConsumerRunner: deadlines and pauses', () => {
-  const logger = makeLogger({ service: 'runner-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+  const logger = makeLogger({ service: 'runner-test', level: testLogLevel('silent') });
 
   async function sourceWith(kafka: Kafka, values: string[]): Promise<string> {
     const topic = uniqueName('test.runner.source');

@@ -1,9 +1,9 @@
-import { type Logger, PipelineError, toPipelineError } from '@pipeline/runtime';
+import { DeadlineExceededError, type Logger, type PipelineError, toPipelineError } from '@pipeline/runtime';
 import { EVENT_HEADERS } from '@pipeline/schemas';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { onUnrecoverableCrash } from './crash';
+import { makeProducer } from './producer';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
@@ -82,14 +82,6 @@ export interface ConsumerRunnerOptions<E> {
   now?: () => number;
 }
 
-/** The handler ran past its deadline: retriable, and its work must not commit. */
-export class HandlerTimeoutError extends PipelineError {
-  constructor(ms: number) {
-    super(`handler did not finish within ${ms} ms`, { code: 'HANDLER_TIMEOUT', retriable: true });
-    this.name = 'HandlerTimeoutError';
-  }
-}
-
 /** Shutdown gave up on an in-flight handler: its offset stays uncommitted, so it is handled again after restart. */
 class AbandonedError extends Error {}
 
@@ -139,11 +131,7 @@ export class ConsumerRunner<E> {
     this.main = options.kafka.consumer({ groupId: this.group, sessionTimeout, heartbeatInterval });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
     this.retries = options.kafka.consumer({ groupId: `${this.group}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
-    this.producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = makeProducer(options.kafka);
   }
 
   get retryTopics(): string[] {
@@ -401,7 +389,7 @@ export class ConsumerRunner<E> {
         new Promise<never>((_, reject) => {
           timer = setTimeout(() => {
             controller.abort();
-            reject(new HandlerTimeoutError(ms));
+            reject(new DeadlineExceededError(`handler did not finish within ${ms} ms`));
           }, ms);
           onShutdown = () => {
             controller.abort();

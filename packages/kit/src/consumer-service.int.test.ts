@@ -12,7 +12,16 @@ import {
   readRowSchema,
 } from '@pipeline/schemas';
 import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
-import { changeMessage, createTestDatabase, orderCreated, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
+import {
+  changeMessage,
+  createTestDatabase,
+  orderCreated,
+  sharedStack,
+  type TestDatabase,
+  testKafka,
+  testLogLevel,
+  uniqueName,
+} from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { type ConsumerServiceConfig, consumerServiceEnvSchema } from './config';
@@ -89,7 +98,7 @@ describe('startConsumerService: typed handlers per table', () => {
         })
       ).status;
     started = await startConsumerService(
-      { config, logger: makeLogger({ service, level: process.env.TEST_LOG_LEVEL ?? 'silent' }), registry, fatal },
+      { config, logger: makeLogger({ service, level: testLogLevel('silent') }), registry, fatal },
       {
         service,
         handlers: {

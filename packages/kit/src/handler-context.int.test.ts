@@ -82,7 +82,7 @@ describe('the handler context', () => {
     await new Promise((resolve) => setTimeout(resolve, 500));
     const trail = await outcomesOf(db.pool, 'ctx-late');
     expect(trail.map((o) => `${o.outcome}@${o.attempt}`)).toEqual(['retried@1', 'processed@2']);
-    expect(trail[0]?.error).toBe('HANDLER_TIMEOUT: handler did not finish within 1000 ms');
+    expect(trail[0]?.error).toBe('DEADLINE_EXCEEDED: handler did not finish within 1000 ms');
     const { rows: markers } = await db.pool.query<{ title: string }>('SELECT title FROM tasks WHERE type = $1', [service]);
     expect(markers.map((r) => r.title)).toEqual(['marker:2']);
     const { rows: processed } = await db.pool.query<{ consumer: string }>(

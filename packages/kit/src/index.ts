@@ -4,3 +4,4 @@ export * from './config';
 export * from './consumer-service';
 export * from './handlers';
 export * from './jobs';
+export * from './ports';

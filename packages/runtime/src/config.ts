@@ -4,6 +4,11 @@ import { ConfigError } from './errors';
 /** The environment as the process received it; passed in so tests never touch `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/** The process's environment: read here, in the config module, and passed on from here. */
+export function processEnv(): Env {
+  return process.env;
+}
+
 /**
  * Parses a service's environment once, at start. A bad or missing variable stops the service with
  * a message that names each variable, what it expected and what it got.

@@ -16,6 +16,18 @@ export class PipelineError extends Error {
   }
 }
 
+/**
+ * Work ran past its deadline (a handler's HANDLER_TIMEOUT_MS): retriable, and what it did must not
+ * commit. The runner raises it when the deadline fires; processOnce and applyWithCheckpoint when
+ * the work returns after it (they roll back).
+ */
+export class DeadlineExceededError extends PipelineError {
+  constructor(message: string) {
+    super(message, { code: 'DEADLINE_EXCEEDED', retriable: true });
+    this.name = 'DeadlineExceededError';
+  }
+}
+
 /** A configuration that cannot work: never retriable, the process must stop and say why. */
 export class ConfigError extends PipelineError {
   readonly issues: readonly string[];

@@ -1,7 +1,7 @@
 import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
-import { type Env, parseConfig, type RuntimeEnv } from './config';
+import { type Env, parseConfig, processEnv, type RuntimeEnv } from './config';
 import { type ReadinessCheck, startHttpEndpoints } from './health';
 import { type RunningService, runService } from './lifecycle';
 import { type Logger, makeLogger } from './logger';
@@ -57,7 +57,7 @@ export interface MainIo {
  * when the service reports a fatal error. With a task (`run-job NAME`) it does that task once,
  * prints its outcome as one JSON line on stdout (logs go to stderr) and exits with it.
  */
-export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = process.env, io: MainIo = {}): Promise<void> {
+export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = processEnv(), io: MainIo = {}): Promise<void> {
   const args = parseEntryArgs(io.argv ?? process.argv.slice(2));
   if (args.kind === 'task') return runTask(definition, env, args.task, io);
   if (args.kind === 'usage') {

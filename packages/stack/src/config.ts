@@ -74,7 +74,12 @@ function port(env: Env, name: string, fallback: number): number {
 }
 
 /** The shared stack's configuration, overridable by environment variables (README, "Configuration"). */
-export function stackConfigFromEnv(env: Env = process.env, repoRoot: string = findRepoRoot()): StackConfig {
+/** The environment of this process, which the servers the stack starts inherit. */
+export function inheritedEnv(): NodeJS.ProcessEnv {
+  return process.env;
+}
+
+export function stackConfigFromEnv(env: Env = inheritedEnv(), repoRoot: string = findRepoRoot()): StackConfig {
   const config: StackConfig = {
     dir: env.PIPELINE_STACK_DIR ? resolve(env.PIPELINE_STACK_DIR) : defaultStackDir(repoRoot),
     repoRoot,

@@ -3,7 +3,7 @@ import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlink
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import pg from 'pg';
-import type { StackConfig } from './config';
+import { inheritedEnv, type StackConfig } from './config';
 import { LocalProcess, type PortNeed } from './local-process';
 import { spawnDetached } from './proc';
 
@@ -143,7 +143,7 @@ export class LocalPostgres extends LocalProcess {
       command: join(binaries, 'bin', 'postgres'),
       args,
       logFile: this.logFile,
-      env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+      env: { ...inheritedEnv(), LC_ALL: 'C', LANG: 'C' },
       ...(user ?? {}),
     });
   }
@@ -169,7 +169,7 @@ export class LocalPostgres extends LocalProcess {
           '--encoding=UTF8',
           '--locale=C',
         ],
-        { stdio: 'pipe', env: { ...process.env, LC_ALL: 'C', LANG: 'C' }, ...(user ?? {}) },
+        { stdio: 'pipe', env: { ...inheritedEnv(), LC_ALL: 'C', LANG: 'C' }, ...(user ?? {}) },
       );
     } catch (error) {
       const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? '';

@@ -1,18 +1,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withEnv } from '@pipeline/testing';
 import { privateStackConfig } from './config';
 import { checkJava, kafkaClasspath } from './kafka';
 
 /** Runs `fn` with a PATH on which no program can be found. */
 function withEmptyPath<T>(fn: () => T): T {
-  const saved = process.env.PATH;
-  process.env.PATH = mkdtempSync(join(tmpdir(), 'empty-path-'));
-  try {
-    return fn();
-  } finally {
-    process.env.PATH = saved;
-  }
+  return withEnv({ PATH: mkdtempSync(join(tmpdir(), 'empty-path-')) }, fn);
 }
 
 describe('missing prerequisites', () => {

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { sleep } from '@pipeline/runtime';
+import { inheritedEnv } from './config';
 
 /** What the stack remembers about a process it started. */
 export interface ProcessRecord {
@@ -104,7 +105,7 @@ export function spawnDetached(options: SpawnOptions): number {
   try {
     const child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: options.env ?? process.env,
+      env: options.env ?? inheritedEnv(),
       detached: true,
       stdio: ['ignore', fd, fd],
       ...(options.uid === undefined ? {} : { uid: options.uid }),
@@ -144,7 +145,7 @@ export async function stopProcess(pid: number, signal: NodeJS.Signals, graceMs: 
 
 /** Runs a command and returns its output, or undefined when it cannot run at all. */
 export function tryRun(command: string, args: string[]): { status: number | null; stdout: string; stderr: string } | undefined {
-  const result = spawnSync(command, args, { encoding: 'utf8', env: process.env });
+  const result = spawnSync(command, args, { encoding: 'utf8', env: inheritedEnv() });
   if (result.error) return undefined;
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }

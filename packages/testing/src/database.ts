@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { makePool, type Pool } from '@pipeline/db';
+import { makePool, type Pool, READER_ROLE } from '@pipeline/db';
 import { testClient } from './pg';
 import { sharedStack, TEMPLATE_DATABASE, TEST_READER_PASSWORD } from './shared-stack';
 
@@ -59,7 +59,7 @@ export async function createTestDatabase(prefix = 't'): Promise<TestDatabase> {
   return {
     name,
     url,
-    readerUrl: withDatabase(adminUrl, name, { name: 'pipeline_reader', password: TEST_READER_PASSWORD }),
+    readerUrl: withDatabase(adminUrl, name, { name: READER_ROLE, password: TEST_READER_PASSWORD }),
     pool,
     drop: async () => {
       await pool.end();

@@ -5,6 +5,7 @@ export * from './clock';
 export * from './consumer/changes';
 export * from './database';
 export * from './effects';
+export * from './env';
 export * from './kafka';
 export * from './pg';
 export * from './private-stack';

@@ -1,14 +1,14 @@
-import { cdcTopicPrefixField, serviceEnvSchema } from '@pipeline/kit';
+import { cdcTopicPrefixField, HTTP_PORTS, serviceEnvSchema } from '@pipeline/kit';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
 import { SCHEMA_TOPIC } from '@pipeline/schemas';
 import { z } from 'zod';
 
-export const SERVICE = 'cdc-reader';
+export const SERVICE = 'cdc-reader' as const;
 
 const identifier = (what: string) =>
   z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, { error: `expected a ${what} name: lower case letters, digits and _, at most 63` });
 
-export const configSchema = serviceEnvSchema({ httpPort: 9101 }).extend({
+export const configSchema = serviceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
   /** Logical replication slot the reader streams from. Default pipeline_cdc. */
   CDC_SLOT_NAME: identifier('replication slot').default('pipeline_cdc'),
   /** Publication listing the captured tables (created by migrations). Default pipeline. */

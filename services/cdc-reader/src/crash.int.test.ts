@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { freePort, testPool } from '@pipeline/testing';
+import { freePort, testNumber, testPool } from '@pipeline/testing';
 import { consume, type ReaderFixture, type Received, readerFixture } from './__tests__/harness';
 import { startReaderProcess } from './__tests__/process';
 import { parseLsn } from './lsn';
@@ -17,7 +17,7 @@ function prng(seed: number): () => number {
   };
 }
 
-const KILLS = Number(process.env.CRASH_KILLS ?? 20);
+const KILLS = testNumber('CRASH_KILLS', 20);
 const WRITERS = 4;
 
 interface Run {
@@ -48,7 +48,7 @@ describe('cdc-reader crash safety: SIGKILL at random moments while sessions comm
   }
 
   it(`loses nothing, and duplicates only unconfirmed transactions, across ${KILLS} kills`, async () => {
-    const seed = Number(process.env.CRASH_SEED ?? Date.now() % 1_000_000);
+    const seed = testNumber('CRASH_SEED', Date.now() % 1_000_000);
     // Printed so a failure can be replayed with CRASH_SEED=<seed>.
     process.stdout.write(`crash test seed: ${seed}\n`);
     const random = prng(seed);

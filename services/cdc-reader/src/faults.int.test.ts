@@ -1,7 +1,7 @@
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
 import type { Stack } from '@pipeline/stack';
-import { privateStack, testPool, uniqueName } from '@pipeline/testing';
+import { privateStack, testLogLevel, testPool, uniqueName } from '@pipeline/testing';
 import { logLevel } from 'kafkajs';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
@@ -61,7 +61,7 @@ describe('cdc-reader when servers go away', () => {
         readerUrl: readerUrl.toString(),
         kafka,
         id,
-        level: process.env.TEST_LOG_LEVEL ?? 'silent',
+        level: testLogLevel('silent'),
       }),
       metrics,
       heartbeatIntervalMs: 500,

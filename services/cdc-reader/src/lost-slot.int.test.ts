@@ -1,5 +1,5 @@
 import type { Stack } from '@pipeline/stack';
-import { privateStack, testKafka, testPool, uniqueName } from '@pipeline/testing';
+import { privateStack, testKafka, testLogLevel, testPool, uniqueName } from '@pipeline/testing';
 import type pg from 'pg';
 import { consume, migratePrivateDatabase, type ReaderFixture, testReaderOptions, waitStreaming } from './__tests__/harness';
 import { CdcReader, type CdcReaderOptions } from './reader';
@@ -31,7 +31,7 @@ describe('lost slot', () => {
       readerUrl: readerUrl.toString(),
       kafka,
       id,
-      level: process.env.TEST_LOG_LEVEL ?? 'silent',
+      level: testLogLevel('silent'),
     });
     options = (overrides = {}) => ({ ...base, ...overrides });
     fixture = {

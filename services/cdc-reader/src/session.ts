@@ -1,8 +1,7 @@
-import { SchemaPublisher } from '@pipeline/kafka';
+import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { formatTimestampMicros, transactionSchema } from '@pipeline/schemas';
 import type { Kafka, Producer } from 'kafkajs';
-import { Partitioners } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
@@ -94,11 +93,7 @@ export class ReplicationSession {
     const { options } = this;
     // Stopped before it started (the leader lock was lost in between): nothing to do.
     if (this.stopping) return;
-    this.producer = options.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = makeProducer(options.kafka);
     await this.producer.connect();
     this.batcher = new EventBatcher({
       producer: this.producer,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import type { Envelope } from '@pipeline/schemas';
-import { freePort } from '@pipeline/testing';
+import { freePort, inheritedEnv } from '@pipeline/testing';
 import type pg from 'pg';
 import { consume, type ReaderFixture, type Received, readerFixture, startReader, waitStreaming } from './__tests__/harness';
 import { READER_ENTRY, startReaderProcess } from './__tests__/process';
@@ -126,7 +126,7 @@ describe('initial snapshot', () => {
     await seed(pool, 20_000);
     const env = { ...fixture.env(), CDC_SNAPSHOT_PAGE_ROWS: '100' };
     const first = spawn(process.execPath, [READER_ENTRY], {
-      env: { PATH: process.env.PATH ?? '', ...env, HTTP_PORT: String(await freePort()) },
+      env: { PATH: inheritedEnv().PATH ?? '', ...env, HTTP_PORT: String(await freePort()) },
       stdio: ['ignore', 'ignore', 'inherit'],
     });
     // Killed once the snapshot has produced some pages, before it is done.

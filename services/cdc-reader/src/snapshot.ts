@@ -1,8 +1,8 @@
 import { finishSnapshotTable, recordSnapshotPage, startSnapshotTable } from '@pipeline/db';
-import { SchemaPublisher } from '@pipeline/kafka';
+import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import type { ParsedSchema } from '@pipeline/schemas';
-import { type Kafka, Partitioners } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { PublishedTable } from './catalog';
 import type { ExportedSlot } from './exported-slot';
@@ -45,7 +45,7 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 export async function runSnapshot(options: SnapshotOptions, exported: ExportedSlot): Promise<number> {
   const { pool, logger, metrics, slot } = options;
   const started = Date.now();
-  const producer = options.kafka.producer({ idempotent: true, maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = makeProducer(options.kafka);
   await producer.connect();
   const client = await pool.connect();
   let total = 0;

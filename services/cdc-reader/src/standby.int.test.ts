@@ -1,5 +1,5 @@
 import { slotReports } from '@pipeline/db';
-import { freePort, spawnNode, type TestChild } from '@pipeline/testing';
+import { freePort, inheritedEnv, spawnNode, type TestChild } from '@pipeline/testing';
 import { consume, type ReaderFixture, readerFixture } from './__tests__/harness';
 import { READER_ENTRY } from './__tests__/process';
 
@@ -39,7 +39,7 @@ describe('standby reader', () => {
   async function start(name: string): Promise<Reader> {
     const port = await freePort();
     const child = spawnNode([READER_ENTRY], {
-      PATH: process.env.PATH ?? '',
+      PATH: inheritedEnv().PATH ?? '',
       ...fixture.env(),
       HTTP_PORT: String(port),
       LOG_LEVEL: 'info',

@@ -1,10 +1,10 @@
-import { consumerServiceEnvSchema } from '@pipeline/kit';
+import { consumerServiceEnvSchema, HTTP_PORTS } from '@pipeline/kit';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
-export const SERVICE = 'inventory-watcher';
+export const SERVICE = 'inventory-watcher' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 }).extend({
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
   /** Time of day (UTC, HH:MM) of the daily check that catches any crossing missed. Default 02:00. */
   INVENTORY_DAILY_CHECK_AT: z
     .string()

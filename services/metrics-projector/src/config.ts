@@ -1,10 +1,10 @@
-import { consumerServiceEnvSchema } from '@pipeline/kit';
+import { consumerServiceEnvSchema, HTTP_PORTS } from '@pipeline/kit';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
-export const SERVICE = 'metrics-projector';
+export const SERVICE = 'metrics-projector' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: 9104 }).extend({
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
   /** Name of the projection in projection_checkpoints. Default sales_metrics. */
   PROJECTION_NAME: z
     .string()

@@ -1,10 +1,10 @@
-import { consumerServiceEnvSchema } from '@pipeline/kit';
+import { consumerServiceEnvSchema, HTTP_PORTS } from '@pipeline/kit';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
-export const SERVICE = 'order-processor';
+export const SERVICE = 'order-processor' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: 9102 }).extend({
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
   /** SES endpoint URL; unset means Amazon SES itself in AWS_REGION. The local stack's is http://127.0.0.1:18005. */
   SES_ENDPOINT: z.url({ error: 'expected a URL such as http://127.0.0.1:18005' }).optional(),
   /** AWS region of SES. Default us-east-1. */

@@ -10,10 +10,11 @@ import { appendFileSync } from 'node:fs';
 import { applyWithCheckpoint, makePool, performEffect, processOnce } from '@pipeline/db';
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger, PipelineError } from '@pipeline/runtime';
+import { inheritedEnv } from '@pipeline/testing';
 import { logLevel } from 'kafkajs';
 import { ConsumerRunner } from '../runner';
 
-const env = process.env;
+const env = inheritedEnv();
 const service = env.SERVICE as string;
 const pool = makePool({ connectionString: env.DATABASE_URL as string, applicationName: service });
 const kafka = makeKafka(

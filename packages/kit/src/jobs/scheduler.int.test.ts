@@ -1,12 +1,12 @@
 import { jobRuns, makePool, type Pool } from '@pipeline/db';
 import { makeLogger, PipelineError } from '@pipeline/runtime';
-import { createTestDatabase, ManualClock, type TestDatabase, uniqueName } from '@pipeline/testing';
+import { createTestDatabase, ManualClock, type TestDatabase, testLogLevel, uniqueName } from '@pipeline/testing';
 import { Registry } from 'prom-client';
 import { type ScheduledJob, scheduleJob } from './scheduler';
 import type { JobContext, JobSpec } from './types';
 
 const at = (iso: string): number => Date.parse(iso);
-const logger = makeLogger({ service: 'scheduler-test', level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const logger = makeLogger({ service: 'scheduler-test', level: testLogLevel('silent') });
 
 /**
  * Two scheduler instances (think two replicas of one service) with pools of their own, sharing
@@ -273,9 +273,20 @@ describe('scheduleJob', () => {
     expect((await db.pool.query('SELECT claimed_by, status FROM job_claims WHERE service = $1', [service])).rows).toEqual([
       { claimed_by: 'A', status: 'claimed' },
     ]);
-    // A dies: PostgreSQL ends its sessions, and with them the occurrence's lock.
-    await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'scheduler-A'`);
-    await clock.runUntil(at('2027-05-01T08:00:10Z'), 1);
+    try {
+      // A dies: PostgreSQL ends its sessions, and with them the occurrence's lock. pg_terminate_backend
+      // only signals: wait until they are gone, as they would be once a dead process's sockets close.
+      await db.pool.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'scheduler-A'`);
+      const gone = Date.now() + 10_000;
+      while ((await db.pool.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'scheduler-A'`)).rows.length > 0) {
+        if (Date.now() > gone) throw new Error('replica A’s sessions did not end');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await clock.runUntil(at('2027-05-01T08:00:10Z'), 1);
+    } finally {
+      // Whatever happens above, A's hung run must end, or stopping it would wait forever.
+      if (ranOnB.length === 0) releaseA();
+    }
     expect(ranOnB).toEqual(['2027-05-01T08:00:00.000Z']);
     const runs = (await jobRuns(db.pool, { service, job: 'nightly' })).map((run) => [run.replica, run.attempt, run.outcome, run.error]);
     expect(runs).toEqual([

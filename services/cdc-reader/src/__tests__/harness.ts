@@ -1,8 +1,17 @@
-import { loadMigrations, migrate, setReaderPassword } from '@pipeline/db';
+import { loadMigrations, migrate, READER_ROLE, setReaderPassword } from '@pipeline/db';
 import { SchemaResolver } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
 import { bundledSchemas, type Envelope, EnvelopeDecoder } from '@pipeline/schemas';
-import { createTestDatabase, sharedStack, type TestDatabase, testClient, testKafka, testPool, uniqueName } from '@pipeline/testing';
+import {
+  createTestDatabase,
+  sharedStack,
+  type TestDatabase,
+  testClient,
+  testKafka,
+  testLogLevel,
+  testPool,
+  uniqueName,
+} from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { Registry } from 'prom-client';
@@ -92,7 +101,7 @@ export async function readerFixture(name: string): Promise<ReaderFixture> {
       pools.push(pool);
       const registry = new Registry();
       return {
-        ...testReaderOptions({ pool, readerUrl: db.readerUrl, kafka, id, level: process.env.TEST_LOG_LEVEL ?? 'silent' }),
+        ...testReaderOptions({ pool, readerUrl: db.readerUrl, kafka, id, level: testLogLevel('silent') }),
         metrics: makeReaderMetrics(registry),
         ...overrides,
       };
@@ -106,7 +115,7 @@ export async function readerFixture(name: string): Promise<ReaderFixture> {
         CDC_SCHEMA_TOPIC: schemaTopic,
         CDC_DLQ_TOPIC: deadLetterTopic,
         CDC_RECONNECT_MAX_DELAY_MS: '1000',
-        LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
+        LOG_LEVEL: testLogLevel('warn'),
       };
     },
     close: async () => {
@@ -206,7 +215,7 @@ export async function migratePrivateDatabase(ownerUrl: string): Promise<{ ownerU
     await client.end();
   }
   const readerUrl = new URL(ownerUrl);
-  readerUrl.username = 'pipeline_reader';
+  readerUrl.username = READER_ROLE;
   readerUrl.password = 'reader';
   return { ownerUrl, readerUrl: readerUrl.toString() };
 }

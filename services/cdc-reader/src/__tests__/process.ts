@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inheritedEnv, testLogLevel } from '@pipeline/testing';
 
 /** The compiled reader (npm run build). */
 export const READER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -8,8 +9,8 @@ export const READER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
 /** Starts the reader as a process and resolves once /readyz says it streams. */
 export async function startReaderProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [READER_ENTRY], {
-    env: { PATH: process.env.PATH ?? '', ...env, HTTP_PORT: String(port) },
-    stdio: ['ignore', process.env.TEST_LOG_LEVEL ? 'inherit' : 'ignore', 'inherit'],
+    env: { PATH: inheritedEnv().PATH ?? '', ...env, HTTP_PORT: String(port) },
+    stdio: ['ignore', testLogLevel() ? 'inherit' : 'ignore', 'inherit'],
   });
   const deadline = Date.now() + 30_000;
   for (;;) {
