@@ -7,3 +7,4 @@ export * from './logger';
 export * from './metrics';
 export * from './service';
 export * from './task';
+export * from './uuid';

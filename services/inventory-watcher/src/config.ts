@@ -1,16 +1,36 @@
-import { consumerServiceEnvSchema, HTTP_PORTS } from '@pipeline/kit';
+import { consumerServiceEnvSchema, HTTP_PORTS, makeSchedule } from '@pipeline/kit';
 import { type Env, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
 export const SERVICE = 'inventory-watcher' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
-  /** Time of day (UTC, HH:MM) of the daily check that catches any crossing missed. Default 02:00. */
-  INVENTORY_DAILY_CHECK_AT: z
-    .string()
-    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, { error: 'expected a UTC time of day as HH:MM, for example 02:00' })
-    .default('02:00'),
-});
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] })
+  .extend({
+    /** When the daily check runs: five cron fields in INVENTORY_DAILY_CHECK_TZ. Default 0 8 * * * (08:00). */
+    INVENTORY_DAILY_CHECK_CRON: z.string().min(1).default('0 8 * * *'),
+    /** The IANA time zone of INVENTORY_DAILY_CHECK_CRON, for example Europe/Warsaw. Default UTC. */
+    INVENTORY_DAILY_CHECK_TZ: z.string().min(1).default('UTC'),
+    /** Replaced by INVENTORY_DAILY_CHECK_CRON and _TZ: set, it stops the service with what to write instead. */
+    INVENTORY_DAILY_CHECK_AT: z.string().optional(),
+  })
+  .superRefine((env, ctx) => {
+    if (env.INVENTORY_DAILY_CHECK_AT !== undefined) {
+      const [hour, minute] = env.INVENTORY_DAILY_CHECK_AT.split(':').map(Number);
+      const example = Number.isInteger(hour) && Number.isInteger(minute) ? `${minute} ${hour} * * *` : '0 2 * * *';
+      ctx.addIssue({
+        code: 'custom',
+        path: ['INVENTORY_DAILY_CHECK_AT'],
+        message:
+          `no longer read: set INVENTORY_DAILY_CHECK_CRON (five cron fields, here ${JSON.stringify(example)}) ` +
+          'and INVENTORY_DAILY_CHECK_TZ (default UTC) instead, and unset INVENTORY_DAILY_CHECK_AT',
+      });
+    }
+    try {
+      makeSchedule(env.INVENTORY_DAILY_CHECK_CRON, env.INVENTORY_DAILY_CHECK_TZ);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', path: ['INVENTORY_DAILY_CHECK_CRON'], message: (error as Error).message });
+    }
+  });
 
 export type Config = z.output<typeof configSchema>;
 

@@ -2,12 +2,24 @@ import { loadConfig } from './config';
 
 describe('inventory-watcher configuration', () => {
   it('has working defaults for the local stack', () => {
-    expect(loadConfig({})).toMatchObject({ HTTP_PORT: 9103, INVENTORY_DAILY_CHECK_AT: '02:00' });
+    expect(loadConfig({})).toMatchObject({ HTTP_PORT: 9103, INVENTORY_DAILY_CHECK_CRON: '0 8 * * *', INVENTORY_DAILY_CHECK_TZ: 'UTC' });
   });
 
-  it('rejects a daily check time that is not HH:MM, naming the variable', () => {
-    expect(() => loadConfig({ INVENTORY_DAILY_CHECK_AT: '2am' })).toThrow(
-      /INVENTORY_DAILY_CHECK_AT: expected a UTC time of day as HH:MM, for example 02:00 \(got "2am"\)/,
+  it('reads the daily check’s schedule in its time zone', () => {
+    expect(loadConfig({ INVENTORY_DAILY_CHECK_CRON: '30 6 * * 1-5', INVENTORY_DAILY_CHECK_TZ: 'Europe/Warsaw' })).toMatchObject({
+      INVENTORY_DAILY_CHECK_CRON: '30 6 * * 1-5',
+      INVENTORY_DAILY_CHECK_TZ: 'Europe/Warsaw',
+    });
+  });
+
+  it('rejects a schedule or time zone it cannot read, naming the variable', () => {
+    expect(() => loadConfig({ INVENTORY_DAILY_CHECK_CRON: '0 8 * *' })).toThrow(/INVENTORY_DAILY_CHECK_CRON: .*4 fields, not 5/);
+    expect(() => loadConfig({ INVENTORY_DAILY_CHECK_TZ: 'Mars/Olympus' })).toThrow(/INVENTORY_DAILY_CHECK_CRON: .*Mars\/Olympus/);
+  });
+
+  it('refuses the replaced INVENTORY_DAILY_CHECK_AT, saying what to set instead', () => {
+    expect(() => loadConfig({ INVENTORY_DAILY_CHECK_AT: '02:00' })).toThrow(
+      /INVENTORY_DAILY_CHECK_AT: no longer read: set INVENTORY_DAILY_CHECK_CRON \(five cron fields, here "0 2 \* \* \*"\) and INVENTORY_DAILY_CHECK_TZ \(default UTC\) instead, and unset INVENTORY_DAILY_CHECK_AT \(got "02:00"\)/,
     );
   });
 
