@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { dlqCommand } from './commands/dlq';
 import { effectsCommand } from './commands/effects';
+import { inventoryCommand } from './commands/inventory';
 import { jobsCommand } from './commands/jobs';
 import { migrateCommand } from './commands/migrate';
 import { replayCommand } from './commands/replay';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
     .addCommand(replayCommand())
     .addCommand(jobsCommand())
     .addCommand(effectsCommand())
+    .addCommand(inventoryCommand())
     .addCommand(startCommand());
   return program;
 }

@@ -1,14 +1,9 @@
-import { spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { listJobs, type RegisteredJob } from '@pipeline/db';
-import { type ManualRunResult, makeSchedule } from '@pipeline/kit';
-import { findRepoRoot } from '@pipeline/stack';
+import { makeSchedule } from '@pipeline/kit';
 import { Command } from 'commander';
-import { brokersOf, CONNECTION_OPTIONS, type ConnectionOptions, databaseUrlOf, withPool } from '../connections';
-import { cliEnv, processEnv } from '../env';
+import { CONNECTION_OPTIONS, type ConnectionOptions, withPool } from '../connections';
 import { CliError, formatDuration, formatTable, printJson } from '../output';
-import { progressBar } from '../progress';
-import { SERVICES, type ServiceName, serviceEntryPoint } from '../services';
+import { runServiceJob } from '../service-job';
 
 interface JobsOptions extends ConnectionOptions {
   service?: string;
@@ -91,16 +86,6 @@ async function ownerOf(name: string, options: JobsOptions): Promise<string> {
   throw new CliError(`several services have a job named ${name} (${owners.join(', ')}): choose one with --service`);
 }
 
-function entryOf(service: string, entry: string | undefined): string {
-  if (entry) return entry;
-  if (!SERVICES.some((s) => s.name === service)) {
-    throw new CliError(
-      `${service} is not a service of this checkout (${SERVICES.map((s) => s.name).join(', ')}): give its entry point with --entry`,
-    );
-  }
-  return serviceEntryPoint(findRepoRoot(__dirname), service as ServiceName);
-}
-
 function runCommand(): Command {
   const command = new Command('run')
     .description(
@@ -118,39 +103,12 @@ function runCommand(): Command {
   for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
   return command.action(async (name: string, options: JobsOptions & { entry?: string; verbose?: boolean }) => {
     const service = await ownerOf(name, options);
-    const entry = entryOf(service, options.entry);
-    const brokers = options.brokers ?? cliEnv().KAFKA_BROKERS;
-    const env = {
-      ...processEnv(),
-      DATABASE_URL: databaseUrlOf(options),
-      ...(brokers ? { KAFKA_BROKERS: brokersOf(options).join(',') } : {}),
-    };
-    // A TypeScript entry point (a service under development) runs through tsx.
-    const args = entry.endsWith('.ts') ? ['--require', 'tsx/cjs', entry, 'run-job', name] : [entry, 'run-job', name];
-    const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const bar = progressBar(`running ${name} of ${service}`, !options.json && !options.verbose);
-    bar.update(0, 1);
-    const stdout: string[] = [];
-    const stderr: string[] = [];
-    createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
-    createInterface({ input: child.stderr }).on('line', (line) => {
-      stderr.push(line);
-      if (options.verbose) process.stderr.write(`${line}\n`);
+    const { result, exitCode: code } = await runServiceJob({
+      ...options,
+      service,
+      job: name,
+      progress: !options.json,
     });
-    const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
-    bar.stop();
-    // The last line is the run's outcome, or (job unknown, say) an object with only an error.
-    let parsed: Partial<ManualRunResult> | undefined;
-    try {
-      parsed = JSON.parse(stdout.at(-1) ?? '') as Partial<ManualRunResult>;
-    } catch {
-      parsed = undefined;
-    }
-    if (!parsed?.outcome) {
-      const why = parsed?.error ?? stderr.slice(-15).join('\n');
-      throw new CliError(`${service} could not run ${name} (exit code ${code}):\n${why}`, code === 0 ? 1 : code);
-    }
-    const result = parsed as ManualRunResult;
     if (options.json) printJson(result);
     else if (result.outcome === 'succeeded') {
       process.stdout.write(
