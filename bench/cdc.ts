@@ -1,14 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadMigrations, migrate, READER_ROLE, setReaderPassword } from '@pipeline/db';
+import { spawnSync } from 'node:child_process';
 import { ensureTopics, makeProducer, readTopicToEnd } from '@pipeline/kafka';
-import { deleteTestTopics, freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import { deleteTestTopics, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka, Message } from 'kafkajs';
 import pg from 'pg';
 import { testReaderOptions } from '../services/cdc-reader/src/__tests__/harness';
 import { CdcReader } from '../services/cdc-reader/src/reader';
+import { benchDatabase, confirmedReached, currentLsn, type Database, log, mb, rss, startReader, stopChild } from './support';
 
 /**
  * The cdc-reader on one backlog, in one run:
@@ -24,107 +21,6 @@ import { CdcReader } from '../services/cdc-reader/src/reader';
 const BACKLOG_ROWS = Number(process.env.BENCH_CDC_ROWS ?? 200_000);
 const BACKLOG_TXNS = 4;
 const STEADY_SECONDS = Number(process.env.BENCH_CDC_STEADY_SECONDS ?? 20);
-const READER = join(__dirname, '..', 'services', 'cdc-reader', 'dist', 'main.js');
-
-const log = (line: string) => process.stdout.write(`  ${line}\n`);
-const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
-
-function rss(pid: number): number {
-  try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
-
-interface Database {
-  url: string;
-  readerUrl: string;
-  pool: pg.Pool;
-  drop(): Promise<void>;
-}
-
-async function benchDatabase(): Promise<Database> {
-  const adminUrl = sharedStack().endpoints.databaseUrl;
-  const name = uniqueName('bench');
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  await migrate(client, loadMigrations());
-  await setReaderPassword(client, 'pipeline_reader');
-  await client.end();
-  const readerUrl = new URL(url);
-  readerUrl.username = READER_ROLE;
-  readerUrl.password = 'pipeline_reader';
-  const pool = new pg.Pool({ connectionString: url.toString(), max: 4 });
-  return {
-    url: url.toString(),
-    readerUrl: readerUrl.toString(),
-    pool,
-    drop: async () => {
-      await pool.end();
-      await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active', [name]);
-      await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
-      await admin.end();
-    },
-  };
-}
-
-async function currentLsn(db: Database): Promise<string> {
-  const { rows } = await db.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-  return rows[0]?.lsn ?? '0/0';
-}
-
-async function confirmedReached(db: Database, slot: string, lsn: string): Promise<boolean> {
-  const { rows } = await db.pool.query<{ done: boolean }>(
-    'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
-    [slot, lsn],
-  );
-  return rows[0]?.done === true;
-}
-
-async function startReader(
-  db: Database,
-  slot: string,
-  id: string,
-  extraEnv: Record<string, string> = {},
-): Promise<{ child: ChildProcess; port: number }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [READER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.readerUrl,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      HTTP_PORT: String(port),
-      CDC_SLOT_NAME: slot,
-      CDC_TOPIC_PREFIX: `bench_${id}`,
-      CDC_SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
-      CDC_DLQ_TOPIC: `_pipeline.cdc.dlq.bench_${id}`,
-      LOG_LEVEL: 'warn',
-      ...extraEnv,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return { child, port };
-    } catch {
-      // not yet
-    }
-    if (child.exitCode !== null) throw new Error(`the reader exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-async function stopReader(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
 
 /** Waits until the slot confirmed `lsn`, sampling the reader's RSS; returns seconds and peak RSS. */
 async function drain(db: Database, slot: string, lsn: string, pid: number): Promise<{ seconds: number; peakRss: number }> {
@@ -290,7 +186,7 @@ export async function benchCdc(): Promise<void> {
     log('(b) cdc-reader → Kafka, acks=all');
     const backlogReader = await startReader(db, readerSlot, id);
     const backlog = await drain(db, readerSlot, end, backlogReader.child.pid as number);
-    await stopReader(backlogReader.child);
+    await stopChild(backlogReader.child);
 
     log('(c) the reader’s producer alone, sending the records (b) wrote');
     const kafka = testKafka('bench-producer');
@@ -352,7 +248,7 @@ export async function benchCdc(): Promise<void> {
     while (!(await confirmedReached(db, readerSlot, steadyEnd))) await new Promise((resolve) => setTimeout(resolve, 50));
     clearInterval(rssTimer);
     const metrics = await (await fetch(`http://127.0.0.1:${steadyReader.port}/metrics`)).text();
-    await stopReader(steadyReader.child);
+    await stopChild(steadyReader.child);
     const p50 = quantile(metrics, 'cdc_commit_to_ack_seconds', 0.5) * 1000;
     const p99 = quantile(metrics, 'cdc_commit_to_ack_seconds', 0.99) * 1000;
     process.stdout.write(
@@ -374,7 +270,7 @@ export async function benchCdc(): Promise<void> {
         size,
       ]);
       const result = await drain(db, readerSlot, await currentLsn(db), reader.child.pid as number);
-      await stopReader(reader.child);
+      await stopChild(reader.child);
       peaks.push(result.peakRss);
       log(`${size} rows in ${result.seconds.toFixed(1)} s (${(size / result.seconds).toFixed(0)} rows/s), peak RSS ${mb(result.peakRss)}`);
     }

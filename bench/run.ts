@@ -3,6 +3,7 @@
  * printed, never asserted (DEVELOPERS.md: timed assertions make CI flaky).
  */
 import { benchCdc } from './cdc';
+import { benchInventory } from './inventory';
 import { benchStackUp } from './stack-up';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
@@ -11,6 +12,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       'cdc-reader vs its own Kafka producer alone (and pg_recvlogical) on one backlog; steady-state latency; RSS through large transactions',
     run: () => benchCdc(),
+  },
+  inventory: {
+    describe: 'inventory-watcher: changes handled per second, half of them crossing the threshold, beside changes that cross nothing',
+    run: () => benchInventory(),
   },
 };
 
