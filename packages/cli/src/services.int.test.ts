@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createTestDatabase, freePort, inheritedEnv, sharedStack, type TestDatabase, uniqueName } from '@pipeline/testing';
+import { cdcTopic, listSubjects } from '@pipeline/schemas';
+import { createTestDatabase, freePort, inheritedEnv, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import { SERVICES, serviceEntryPoint } from './services';
 
 interface Run {
@@ -60,6 +61,15 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
   it('serves /healthz, /readyz and /metrics, logs JSON, and stops cleanly on SIGTERM', async () => {
     const port = await freePort();
     const endpoints = sharedStack().endpoints;
+    const prefix = uniqueName('svc');
+    // The cdc topics, as the reader would have created them: a consumer waits (503) until those of its tables exist.
+    const admin = testKafka('svc-topics').admin();
+    await admin.connect();
+    await admin.createTopics({
+      waitForLeaders: true,
+      topics: listSubjects().map((subject) => ({ topic: cdcTopic(prefix, subject), numPartitions: 1 })),
+    });
+    await admin.disconnect();
     const run = runService(name, {
       DATABASE_URL: name === 'cdc-reader' ? db.readerUrl : db.url,
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
@@ -68,12 +78,12 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       SHUTDOWN_TIMEOUT_MS: '10000',
       // Slots are per server and topics per broker: this test's own.
       CDC_SLOT_NAME: uniqueName('svc_slot'),
-      CDC_TOPIC_PREFIX: uniqueName('svc'),
+      CDC_TOPIC_PREFIX: prefix,
       CDC_SCHEMA_TOPIC: uniqueName('_pipeline.schemas.svc'),
       CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.svc'),
     });
     try {
-      // A consumer with no handlers consumes nothing and is ready at once.
+      // A consumer is ready once its topics exist (one with no handlers at once).
       const checks =
         name === 'cdc-reader' ? { database: 'ok', kafka: 'ok', replication: 'ok' } : { database: 'ok', kafka: 'ok', consumer: 'ok' };
       expect(await waitForReady(port, run)).toEqual({ status: 'ready', checks });
@@ -93,6 +103,11 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
         ]) {
           expect(metrics).toContain(`# TYPE ${series} `);
         }
+      }
+      if (name === 'inventory-watcher') {
+        // Its business series exist from the start, at 0.
+        expect(metrics).toMatch(/^inventory_reorder_tasks_created_total\{source="daily_check",service="inventory-watcher"\} 0$/m);
+        expect(metrics).toContain('# TYPE inventory_daily_check_runs_total counter');
       }
     } finally {
       run.child.kill('SIGTERM');

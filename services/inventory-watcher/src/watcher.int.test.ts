@@ -116,6 +116,19 @@ describe('inventory-watcher, end to end', () => {
       ['cancelled', 'item deleted'],
     ]);
     expect(await notificationsOf(stack.db, id)).toHaveLength(3);
+
+    // What happened, as /metrics shows it (the snapshot's task, then this item's two).
+    const metrics = await stack.replicas[0]?.registry.metrics();
+    for (const line of [
+      'inventory_reorder_tasks_created_total{source="change"} 2',
+      'inventory_reorder_tasks_created_total{source="snapshot"} 1',
+      'inventory_reorder_tasks_created_total{source="daily_check"} 0',
+      'inventory_reorder_tasks_escalated_total 1',
+      'inventory_reorder_tasks_closed_total 1',
+      'inventory_reorder_tasks_cancelled_total 1',
+    ]) {
+      expect(metrics).toContain(line);
+    }
   }, 120_000);
 
   it('an item without a supplier: 100 suggested, urgent when it arrives at zero', async () => {
