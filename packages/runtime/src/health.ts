@@ -6,6 +6,15 @@ import type { Logger } from './logger';
 /** A readiness check: resolves when the dependency is usable, throws with the reason when not. */
 export type ReadinessCheck = () => Promise<void>;
 
+/**
+ * A service's own GET endpoint beside /healthz, /readyz and /metrics (order-processor's invoice
+ * links, say): every path starting with `prefix` is handed to `handle`, which answers it.
+ */
+export interface HttpRoute {
+  prefix: string;
+  handle(request: IncomingMessage, response: ServerResponse, url: URL): Promise<void>;
+}
+
 export interface HttpEndpointsOptions {
   host: string;
   port: number;
@@ -22,8 +31,11 @@ export interface HttpEndpoints {
   readonly port: number;
   /** From now on /readyz answers 503 so load balancers and orchestrators stop routing here. */
   markDraining(): void;
-  /** Marks start-up complete (with the checks /readyz runs from now on); until then /readyz answers 503 "starting". */
-  markStarted(readinessChecks?: Record<string, ReadinessCheck>): void;
+  /**
+   * Marks start-up complete (with the checks /readyz runs from now on, and the service's own
+   * routes, served from now on); until then /readyz answers 503 "starting".
+   */
+  markStarted(readinessChecks?: Record<string, ReadinessCheck>, routes?: readonly HttpRoute[]): void;
   /** The service cannot go on and is about to exit: /readyz answers 503 with the reason. */
   markFailed(reason: string): void;
   close(): Promise<void>;
@@ -35,6 +47,7 @@ export interface HttpEndpoints {
  */
 export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise<HttpEndpoints> {
   let checks = options.readinessChecks ?? {};
+  let routes: readonly HttpRoute[] = [];
   const checkTimeoutMs = options.checkTimeoutMs ?? 2_000;
   let state: 'starting' | 'started' | 'draining' | 'failed' = 'starting';
   let failure: string | undefined;
@@ -58,8 +71,11 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
         res.end(body);
         return;
       }
-      default:
-        return send(res, 404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/metrics'] });
+      default: {
+        const route = routes.find((candidate) => path?.startsWith(candidate.prefix));
+        if (route) return route.handle(req, res, new URL(req.url ?? '/', 'http://localhost'));
+        return send(res, 404, { error: 'not found', endpoints: ['/healthz', '/readyz', '/metrics', ...routes.map((r) => `${r.prefix}…`)] });
+      }
     }
   };
 
@@ -89,8 +105,9 @@ export async function startHttpEndpoints(options: HttpEndpointsOptions): Promise
     markDraining: () => {
       if (state !== 'failed') state = 'draining';
     },
-    markStarted: (readinessChecks) => {
+    markStarted: (readinessChecks, serviceRoutes) => {
       if (readinessChecks) checks = readinessChecks;
+      if (serviceRoutes) routes = serviceRoutes;
       if (state === 'starting') state = 'started';
     },
     markFailed: (reason) => {

@@ -2,7 +2,7 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Env, parseConfig, processEnv, type RuntimeEnv } from './config';
-import { type ReadinessCheck, startHttpEndpoints } from './health';
+import { type HttpRoute, type ReadinessCheck, startHttpEndpoints } from './health';
 import { type RunningService, runService } from './lifecycle';
 import { type Logger, makeLogger } from './logger';
 import { makeMetricsRegistry } from './metrics';
@@ -30,6 +30,8 @@ export interface ServiceContext<C> {
 export interface StartedService extends RunningService {
   /** Dependencies /readyz checks (database, Kafka, the consumer's own state …). */
   readinessChecks?: Record<string, ReadinessCheck>;
+  /** The service's own GET endpoints on HTTP_PORT, served once it has started. */
+  httpRoutes?: readonly HttpRoute[];
   /** In task mode: the task's outcome. A service that cannot do the task leaves it unset. */
   task?: Promise<TaskOutcome>;
 }
@@ -94,7 +96,7 @@ export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env:
         await endpoints.close();
         throw error;
       }
-      endpoints.markStarted(service.readinessChecks);
+      endpoints.markStarted(service.readinessChecks, service.httpRoutes);
       logger.info({ httpPort: endpoints.port }, `${definition.name} started`);
       return {
         logger,

@@ -99,7 +99,7 @@ export interface OrdersRow {
   id: string;
   /** uuid */
   customer_id: string;
-  /** pending, confirmed, cancelled or failed */
+  /** pending, confirmed, on_hold, shipped, cancelled or failed */
   status: string;
   /** decimal(12, 2) as exact text, e.g. "-12.30" */
   total: string;

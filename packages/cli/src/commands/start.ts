@@ -4,6 +4,7 @@ import { READER_ROLE } from '@pipeline/db';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
 import { cliEnv, processEnv } from '../env';
+import { localOrderProcessorEnv } from '../local-secrets';
 import { formatDuration } from '../output';
 import { SERVICES, serviceEntryPoint } from '../services';
 import { runMigrations } from './migrate';
@@ -54,6 +55,7 @@ export function startCommand(): Command {
         DATABASE_URL: local.endpoints.databaseUrl,
         KAFKA_BROKERS: local.endpoints.kafkaBrokers.join(','),
         SES_ENDPOINT: local.endpoints.sesEndpoint,
+        ...localOrderProcessorEnv(local.config.dir, processEnv()),
       };
       const readerUrl =
         settings.CDC_DATABASE_URL ??

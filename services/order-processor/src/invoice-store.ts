@@ -1,0 +1,83 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isUuid } from '@pipeline/runtime';
+
+/** What the store says about a stored invoice. */
+export interface StoredInvoice {
+  path: string;
+  sizeBytes: number;
+  sha256: string;
+}
+
+/**
+ * Invoice PDFs in a folder (INVOICE_STORE_DIR): `<order id>.pdf`, the name derived from the
+ * order's uuid alone (anything else is refused, so no name can leave the folder). Written
+ * atomically: a temporary file in the same folder, flushed to disk, then renamed over the name, so
+ * a reader sees either nothing or the whole PDF. Once stored, an invoice is never rewritten.
+ */
+export class InvoiceStore {
+  constructor(readonly dir: string) {}
+
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+  }
+
+  pathOf(orderId: string): string {
+    if (!isUuid(orderId)) throw new Error(`invoice store: ${JSON.stringify(orderId)} is not an order id (a uuid)`);
+    return join(this.dir, `${orderId.toLowerCase()}.pdf`);
+  }
+
+  /** The stored invoice's bytes, or undefined when none is stored. */
+  async read(orderId: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(orderId));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
+  }
+
+  async exists(orderId: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(orderId));
+      return true;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw error;
+    }
+  }
+
+  /** Stores `bytes` unless an invoice is stored already (then the stored one stands and is described). */
+  async putIfAbsent(orderId: string, bytes: Buffer): Promise<StoredInvoice & { written: boolean }> {
+    const path = this.pathOf(orderId);
+    const existing = await this.read(orderId);
+    if (existing) return { path, written: false, ...describe(existing) };
+    const temporary = join(this.dir, `.${orderId}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await open(temporary, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    // The folder's entry too, so the name survives a power cut.
+    const folder = await open(this.dir, 'r');
+    try {
+      await folder.sync();
+    } finally {
+      await folder.close();
+    }
+    return { path, written: true, ...describe(bytes) };
+  }
+}
+
+function describe(bytes: Buffer): { sizeBytes: number; sha256: string } {
+  return { sizeBytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+}
