@@ -10,3 +10,4 @@ export * from './kafka';
 export * from './pg';
 export * from './private-stack';
 export * from './shared-stack';
+export * from './ses-fault-proxy';
