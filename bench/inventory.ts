@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import { deleteTestTopics, freePort, groupCaughtUp, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';

@@ -9,5 +9,5 @@ export * from './env';
 export * from './kafka';
 export * from './pg';
 export * from './private-stack';
-export * from './shared-stack';
 export * from './ses-fault-proxy';
+export * from './shared-stack';
