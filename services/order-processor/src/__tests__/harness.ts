@@ -43,6 +43,8 @@ export interface OrderStack {
   proxy: SesFaultProxy;
   processors: ProcessorChild[];
   startProcessor(env?: Record<string, string>): Promise<ProcessorChild>;
+  /** The compiled inventory-watcher on the same topics (its own consumer group). */
+  startWatcher(): Promise<TestChild>;
   /** Waits until the reader has published everything committed so far and the processor's group has handled it. */
   settled(): Promise<void>;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
   await options.beforeReader?.(db);
   let reader: ChildProcess | undefined;
   const processors: ProcessorChild[] = [];
+  const watchers: TestChild[] = [];
   const stack: OrderStack = {
     db,
     kafka,
@@ -127,6 +130,21 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
       );
       return processor;
     },
+    startWatcher: async () => {
+      const port = await freePort();
+      const child = spawnNode([join(__dirname, '..', '..', '..', 'inventory-watcher', 'dist', 'main.js')], {
+        PATH: inheritedEnv().PATH ?? '',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+        CDC_TOPIC_PREFIX: prefix,
+        SCHEMA_TOPIC: schemaTopic,
+        CONSUMER_GROUP: `${group}-watcher`,
+        HTTP_PORT: String(port),
+        LOG_LEVEL: testLogLevel('warn'),
+      });
+      watchers.push(child);
+      return child;
+    },
     settled: async () => {
       const { rows } = await db.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
       // A change after everything so far: once the reader confirmed it, it has published all before it.
@@ -142,6 +160,12 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
     },
     close: async () => {
       await Promise.all(processors.map((processor) => processor.stop()));
+      for (const watcher of watchers) {
+        if (watcher.process.exitCode === null) {
+          watcher.process.kill('SIGTERM');
+          await watcher.exited;
+        }
+      }
       if (reader && reader.exitCode === null) {
         reader.kill('SIGTERM');
         await once(reader, 'exit');
@@ -187,6 +211,8 @@ export async function emailsTo(address: string): Promise<SesEmail[]> {
 }
 
 export interface NewOrder {
+  /** Default: one the database makes. */
+  id?: string;
   customer: { name: string; email?: string };
   items: { name: string; quantity: number; price: string; inventoryId?: string }[];
   /** Default: the items' sum. */
@@ -210,8 +236,8 @@ export async function placeOrder(db: TestDatabase, order: NewOrder): Promise<{ o
     );
     const total = order.total ?? sum[0]?.total;
     const { rows: created } = await client.query<{ id: string }>(
-      'INSERT INTO orders (customer_id, total, currency) VALUES ($1, $2, $3) RETURNING id',
-      [customer[0]?.id, total, order.currency ?? 'USD'],
+      'INSERT INTO orders (id, customer_id, total, currency) VALUES (coalesce($4::uuid, gen_random_uuid()), $1, $2, $3) RETURNING id',
+      [customer[0]?.id, total, order.currency ?? 'USD', order.id ?? null],
     );
     const orderId = created[0]?.id as string;
     for (const item of order.items) {
