@@ -160,6 +160,62 @@ describe('order-processor, end to end', () => {
     expect(await get(`${unknown.pathname}${unknown.search}`)).toBe(404);
   }, 60_000);
 
+  it('items short of the total are retried until they arrive; still short after the last retry, or over it at once, a dead letter naming both amounts', async () => {
+    const deadLetter = (orderId: string) =>
+      eventually(
+        `the dead letter of ${orderId}`,
+        async () => {
+          const { rows } = await stack.db.pool.query<{ error: string; attempt: number }>(
+            `SELECT error, attempt FROM event_outcomes WHERE consumer_group = $1 AND outcome = 'dead_lettered' AND error LIKE '%' || $2 || '%'`,
+            [stack.group, orderId],
+          );
+          return rows[0];
+        },
+        30_000,
+      );
+    // The items come in a later transaction, in time for a retry.
+    const late = await placeOrder(stack.db, {
+      customer: { name: 'Late items' },
+      total: '15.00',
+      items: [{ name: 'First', quantity: 1, price: '5.00' }],
+    });
+    await eventually('the short order retried', async () => {
+      const { rows } = await stack.db.pool.query(
+        `SELECT 1 FROM event_outcomes WHERE consumer_group = $1 AND outcome = 'retried' AND error LIKE 'ORDER_ITEMS_SHORT%' AND error LIKE '%' || $2 || '%'`,
+        [stack.group, late.orderId],
+      );
+      return rows.length > 0 ? true : undefined;
+    });
+    await stack.db.pool.query(`INSERT INTO order_items (order_id, name, quantity, price) VALUES ($1, 'Second', 2, 5.00)`, [late.orderId]);
+    await confirmed(late.orderId);
+    expect(await emailsTo(late.email)).toHaveLength(1);
+
+    const never = await placeOrder(stack.db, {
+      customer: { name: 'Never complete' },
+      total: '20.00',
+      items: [{ name: 'Only', quantity: 1, price: '7.50' }],
+    });
+    expect(await deadLetter(never.orderId)).toEqual({
+      attempt: 4,
+      error: expect.stringContaining(`ORDER_ITEMS_SHORT: order ${never.orderId}: its items sum to 7.50 USD but its total is 20.00 USD.`),
+    });
+    const over = await placeOrder(stack.db, {
+      customer: { name: 'Too much' },
+      total: '1.00',
+      items: [{ name: 'Dear', quantity: 1, price: '3.00' }],
+    });
+    expect(await deadLetter(over.orderId)).toEqual({
+      attempt: 1,
+      error: expect.stringContaining(
+        `ORDER_ITEMS_OVER_TOTAL: order ${over.orderId}: its items sum to 3.00 USD, more than its total of 1.00 USD.`,
+      ),
+    });
+    for (const { orderId, email } of [never, over]) {
+      expect((await orderStatus(stack.db, orderId)).status).toBe('pending');
+      expect(await emailsTo(email)).toEqual([]);
+    }
+  }, 60_000);
+
   it('a replay of the orders topic from the earliest offset sends no second email, rewrites no invoice, takes no stock twice', async () => {
     await stack.settled();
     const { rows: emails } = await stack.db.pool.query<{ email: string }>(
