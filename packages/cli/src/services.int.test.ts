@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { cdcTopic, listSubjects } from '@pipeline/schemas';
 import { createTestDatabase, freePort, inheritedEnv, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import { SERVICES, serviceEntryPoint } from './services';
@@ -74,6 +77,10 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       DATABASE_URL: name === 'cdc-reader' ? db.readerUrl : db.url,
       KAFKA_BROKERS: endpoints.kafkaBrokers.join(','),
       SES_ENDPOINT: endpoints.sesEndpoint,
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+      INVOICE_STORE_DIR: mkdtempSync(join(tmpdir(), 'svc-invoices-')),
+      INVOICE_LINK_SECRET: 'x'.repeat(32),
       HTTP_PORT: String(port),
       SHUTDOWN_TIMEOUT_MS: '10000',
       // Slots are per server and topics per broker: this test's own.

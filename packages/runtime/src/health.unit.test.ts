@@ -42,6 +42,30 @@ describe('HTTP endpoints', () => {
     }
   });
 
+  it('serves a service’s own routes once it has started, and only GET', async () => {
+    const endpoints = await startHttpEndpoints({ host: '127.0.0.1', port: 0, registry: new Registry(), logger });
+    try {
+      expect((await get(endpoints.port, '/invoices/x.pdf')).status).toBe(404);
+      endpoints.markStarted(undefined, [
+        {
+          prefix: '/invoices/',
+          handle: async (_request, response, url) => {
+            response.writeHead(200, { 'content-type': 'text/plain' });
+            response.end(`${url.pathname} ${url.searchParams.get('a')}`);
+          },
+        },
+      ]);
+      expect(await get(endpoints.port, '/invoices/x.pdf?a=1')).toEqual({ status: 200, body: '/invoices/x.pdf 1' });
+      expect((await fetch(`http://127.0.0.1:${endpoints.port}/invoices/x.pdf`, { method: 'POST' })).status).toBe(405);
+      expect(JSON.parse((await get(endpoints.port, '/other')).body)).toEqual({
+        error: 'not found',
+        endpoints: ['/healthz', '/readyz', '/metrics', '/invoices/…'],
+      });
+    } finally {
+      await endpoints.close();
+    }
+  });
+
   it('reports a check that does not answer in time', async () => {
     const endpoints = await startHttpEndpoints({
       host: '127.0.0.1',

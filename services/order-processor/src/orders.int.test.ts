@@ -227,6 +227,16 @@ describe('order-processor, end to end', () => {
     const stock = (await stack.db.pool.query('SELECT id, quantity FROM inventory ORDER BY id')).rows;
     expect(stock).toEqual([{ id: expect.any(String), quantity: 8 }]);
 
+    // What happened so far, as /metrics shows it.
+    const metrics = await (await fetch(`http://127.0.0.1:${stack.processors[0]?.port}/metrics`)).text();
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    expect(value('orders_confirmed_total{service="order-processor"}')).toBe(emails.length);
+    expect(value('emails_sent_total{kind="confirmation",service="order-processor"}')).toBe(emails.length);
+    expect(value('emails_sent_total{kind="shipped",service="order-processor"}')).toBe(0);
+    expect(value('orders_on_hold_total{service="order-processor"}')).toBe(0);
+    expect(value('invoice_render_seconds_count{service="order-processor"}')).toBe(emails.length);
+    expect(value('ses_request_seconds_count{service="order-processor",outcome="sent"}')).toBe(emails.length);
+    expect(value('ses_errors_total{code="Throttling",service="order-processor"}')).toBe(0);
     await Promise.all(stack.processors.splice(0).map((processor) => processor.stop()));
     const replay = runPipeline(['replay', '--group', stack.group, '--topic', stack.topic, '--earliest', '--execute'], {
       DATABASE_URL: stack.db.url,

@@ -7,7 +7,7 @@ import { invoiceRoute } from './invoice-route';
 import { InvoiceStore } from './invoice-store';
 import { orderMetrics } from './metrics';
 import { OrderProcessor } from './processor';
-import { SesSender } from './ses';
+import { nodeVersionNotice, SesSender } from './ses';
 
 /**
  * order-processor: every new order gets its stock reserved, an invoice PDF, a confirmation email
@@ -28,6 +28,8 @@ export async function start(context: ServiceContext<Config>): Promise<StartedCon
       ? { credentials: { accessKeyId: config.AWS_ACCESS_KEY_ID, secretAccessKey: config.AWS_SECRET_ACCESS_KEY } }
       : {}),
   });
+  const notice = nodeVersionNotice();
+  if (notice) context.logger.warn(notice);
   const metrics = orderMetrics(context.registry);
   const processor = new OrderProcessor({ config, store, templates, ses, metrics, invoiceBaseUrl: invoiceBaseUrl(config) });
   const started = await startConsumerService(context, { service: SERVICE, handlers: { 'public.orders': ordersHandler(processor) } });

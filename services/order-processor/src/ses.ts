@@ -50,6 +50,7 @@ export class SesSender {
   private readonly client: SESClient;
 
   constructor(settings: SesSettings) {
+    quietSdkNodeWarning();
     this.client = new SESClient({
       region: settings.region,
       maxAttempts: 1,
@@ -95,4 +96,21 @@ export class SesSender {
   close(): void {
     this.client.destroy();
   }
+}
+
+/**
+ * On Node < 22 the AWS SDK prints a multi-line NodeVersionSupportWarning to stderr, which breaks
+ * the one-JSON-object-per-line log. The service logs it itself instead (`nodeVersionNotice`).
+ */
+function quietSdkNodeWarning(): void {
+  // biome-ignore lint/style/noProcessEnv: the SDK reads only this variable to skip its stderr warning.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+}
+
+/** What the SDK would have printed, for the service's log: undefined on Node 22 and later. */
+export function nodeVersionNotice(version = process.version): string | undefined {
+  const major = Number(/^v(\d+)/.exec(version)?.[1]);
+  return major < 22
+    ? `Node ${version}: releases of the AWS SDK for JavaScript published after the first week of January 2027 need Node 22 or newer; upgrade Node to keep receiving SES client updates`
+    : undefined;
 }
