@@ -4,6 +4,7 @@
  */
 import { benchCdc } from './cdc';
 import { benchInventory } from './inventory';
+import { benchOrders } from './orders';
 import { benchStackUp } from './stack-up';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
@@ -16,6 +17,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
   inventory: {
     describe: 'inventory-watcher: changes handled per second, half of them crossing the threshold, beside changes that cross nothing',
     run: () => benchInventory(),
+  },
+  orders: {
+    describe: 'order-processor: a burst of 1,000 orders (stock, invoice PDF, email, confirmation) beside the PDF render rate alone',
+    run: () => benchOrders(),
   },
 };
 

@@ -32,6 +32,13 @@ export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERV
     INVOICE_PUBLIC_BASE_URL: z.url({ error: 'expected a URL such as https://shop.example.com' }).optional(),
     /** How long an invoice link works, seconds. Default 2592000 (30 days). */
     INVOICE_LINK_TTL_SECONDS: envFields.positiveInt(2_592_000),
+    /** Worker threads rendering invoice PDFs off the event loop; 0 renders on it. Default 1. */
+    INVOICE_RENDER_THREADS: z.coerce
+      .number({ error: 'expected a whole number of threads' })
+      .int({ error: 'expected a whole number of threads' })
+      .min(0, { error: 'expected 0 (render on the event loop) to 16' })
+      .max(16, { error: 'expected 0 (render on the event loop) to 16' })
+      .default(1),
     /** The seller on the invoice's header. */
     SELLER_NAME: z.string().min(1).default('WAL Pipeline Demo Store'),
     SELLER_ADDRESS: z.string().min(1).default('1 Commit Street, 00-001 Replication City'),

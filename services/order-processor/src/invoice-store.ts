@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUuid } from '@pipeline/runtime';
 
@@ -48,11 +48,13 @@ export class InvoiceStore {
     }
   }
 
-  /** Stores `bytes` unless an invoice is stored already (then the stored one stands and is described). */
-  async putIfAbsent(orderId: string, bytes: Buffer): Promise<StoredInvoice & { written: boolean }> {
+  /**
+   * Stores `bytes` unless an invoice is stored already; then the stored one stands, and its bytes
+   * are returned. The name is taken with a hard link from the flushed temporary file, which fails
+   * when the name exists: two writers can never both store.
+   */
+  async putIfAbsent(orderId: string, bytes: Buffer): Promise<StoredInvoice & { written: boolean; bytes: Buffer }> {
     const path = this.pathOf(orderId);
-    const existing = await this.read(orderId);
-    if (existing) return { path, written: false, ...describe(existing) };
     const temporary = join(this.dir, `.${orderId}.${randomBytes(6).toString('hex')}.tmp`);
     const handle = await open(temporary, 'wx');
     try {
@@ -61,11 +63,18 @@ export class InvoiceStore {
     } finally {
       await handle.close();
     }
+    let written = true;
     try {
-      await rename(temporary, path);
+      await link(temporary, path);
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      written = false;
+    } finally {
       await rm(temporary, { force: true });
-      throw error;
+    }
+    if (!written) {
+      const stored = (await this.read(orderId)) ?? bytes;
+      return { path, written, bytes: stored, ...describe(stored) };
     }
     // The folder's entry too, so the name survives a power cut.
     const folder = await open(this.dir, 'r');
@@ -74,7 +83,7 @@ export class InvoiceStore {
     } finally {
       await folder.close();
     }
-    return { path, written: true, ...describe(bytes) };
+    return { path, written, bytes, ...describe(bytes) };
   }
 }
 

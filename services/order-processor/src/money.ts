@@ -18,10 +18,23 @@ export const sumCents = (amounts: readonly bigint[]): bigint => amounts.reduce((
  */
 export function formatMoney(cents: bigint, currency: string, locale = 'en-US'): string {
   const text = fromCents(cents);
-  try {
-    // Intl.NumberFormat v3 formats a decimal string exactly; the typings only know numbers.
-    return new Intl.NumberFormat(locale, { style: 'currency', currency }).format(text as unknown as number);
-  } catch {
-    return `${text} ${currency}`;
+  const format = formatterFor(locale, currency);
+  // Intl.NumberFormat v3 formats a decimal string exactly; the typings only know numbers.
+  return format ? format.format(text as unknown as number) : `${text} ${currency}`;
+}
+
+/** Formatters are costly to build: one per locale and currency (null for a currency Intl does not know). */
+const formatters = new Map<string, Intl.NumberFormat | null>();
+function formatterFor(locale: string, currency: string): Intl.NumberFormat | null {
+  const key = `${locale}|${currency}`;
+  let format = formatters.get(key);
+  if (format === undefined) {
+    try {
+      format = new Intl.NumberFormat(locale, { style: 'currency', currency });
+    } catch {
+      format = null;
+    }
+    formatters.set(key, format);
   }
+  return format;
 }

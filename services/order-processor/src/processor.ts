@@ -1,4 +1,4 @@
-import { type Pool, withTransaction } from '@pipeline/db';
+import { withTransaction } from '@pipeline/db';
 import type { HandlerResult } from '@pipeline/kafka';
 import type { ChangeContext } from '@pipeline/kit';
 import { type Logger, PipelineError } from '@pipeline/runtime';
@@ -6,7 +6,7 @@ import type { Config } from './config';
 import { emailData, itemsAgainstTotal } from './email-data';
 import type { EmailKind, EmailTemplates } from './emails';
 import { signInvoiceLink } from './invoice-link';
-import { renderInvoice } from './invoice-pdf';
+import type { InvoiceRenderer } from './invoice-renderer';
 import type { InvoiceStore } from './invoice-store';
 import type { OrderMetrics } from './metrics';
 import { composeRawEmail } from './mime';
@@ -18,6 +18,7 @@ import { releaseStock, reserveStock } from './stock';
 export interface ProcessorDeps {
   config: Config;
   store: InvoiceStore;
+  renderer: InvoiceRenderer;
   templates: EmailTemplates;
   ses: SesSender;
   metrics: OrderMetrics;
@@ -42,59 +43,45 @@ export class OrderProcessor {
   async newOrder(orderId: string, ctx: Context): Promise<HandlerResult> {
     const { metrics } = this.deps;
     const { pool } = ctx;
-    const order = await loadOrder(pool, orderId);
-    if (!order) return skip(ctx.logger, `order ${orderId} no longer exists`);
-    if (order.status !== 'pending') return skip(ctx.logger, `order ${orderId} is ${order.status}, not pending`);
-    const amounts = itemsAgainstTotal(order);
-    if (amounts.kind === 'short') {
-      throw new PipelineError(
-        `order ${orderId}: its items sum to ${amounts.items} ${order.currency} but its total is ${amounts.total} ${order.currency}. ` +
-          'Items written in a later transaction arrive in time for a retry; if this is the last one, write the order and its items in one ' +
-          'transaction (or correct the total), then redrive the dead letter',
-        { code: 'ORDER_ITEMS_SHORT', retriable: true },
-      );
-    }
-    if (amounts.kind === 'over') {
-      throw new PipelineError(
-        `order ${orderId}: its items sum to ${amounts.items} ${order.currency}, more than its total of ${amounts.total} ${order.currency}. ` +
-          'Correct the order (its total or its items), then redrive the dead letter',
-        { code: 'ORDER_ITEMS_OVER_TOTAL', retriable: false },
-      );
-    }
-
-    const reservation = await withTransaction(pool, async (client) => {
-      const locked = await loadOrder(client, orderId, true);
-      if (locked?.status !== 'pending') return { status: 'not-pending' as const };
-      const reserved = await reserveStock(client, orderId, locked.items);
-      if (reserved.status === 'short') await putOnHold(client, orderId, reserved.short, ctx.eventId);
-      return reserved;
+    // One transaction, the order row locked: still pending, amounts agree, stock reserved (or the order held), invoice number.
+    const decided = await withTransaction(pool, async (client) => {
+      const order = await loadOrder(client, orderId, true);
+      if (!order) return { status: 'gone' as const };
+      if (order.status !== 'pending') return { status: 'not-pending' as const, was: order.status };
+      checkAmounts(order);
+      const reserved = await reserveStock(client, orderId, order.items);
+      if (reserved.status === 'short') {
+        await putOnHold(client, orderId, reserved.short, ctx.eventId);
+        return { status: 'short' as const, short: reserved.short };
+      }
+      return { status: 'reserved' as const, order, invoice: await invoiceNumberOf(client, orderId) };
     });
-    if (reservation.status === 'not-pending') return skip(ctx.logger, `order ${orderId} stopped being pending`);
-    if (reservation.status === 'short') {
+    if (decided.status === 'gone') return skip(ctx.logger, `order ${orderId} no longer exists`);
+    if (decided.status === 'not-pending') return skip(ctx.logger, `order ${orderId} is ${decided.was}, not pending`);
+    if (decided.status === 'short') {
       metrics.onHold.inc();
-      ctx.logger.info({ orderId, short: reservation.short }, 'order on hold: not enough stock');
+      ctx.logger.info({ orderId, short: decided.short }, 'order on hold: not enough stock');
       return 'processed';
     }
 
-    const invoice = await this.storedInvoice(pool, order);
+    const { order } = decided;
+    const expiresAt = new Date(decided.invoice.issuedAt.getTime() + this.deps.config.INVOICE_LINK_TTL_SECONDS * 1000);
+    const stored = await this.storedInvoice(order, decided.invoice.number);
     const link = signInvoiceLink(
       this.deps.invoiceBaseUrl,
       this.deps.config.INVOICE_LINK_SECRET,
       orderId,
-      Math.floor(invoice.expiresAt.getTime() / 1000),
+      Math.floor(expiresAt.getTime() / 1000),
     );
-    const sent = await this.sendEmail(
-      ctx,
-      'confirmation',
-      order,
-      { number: invoice.number, url: link, expiresAt: invoice.expiresAt },
-      invoice.bytes,
-    );
-    const result = await ctx.processOnce((client) => confirmOrder(client, orderId, link, sent ? new Date() : null));
+    const sent = await this.sendEmail(ctx, 'confirmation', order, { number: decided.invoice.number, url: link, expiresAt }, stored.bytes);
+    const result = await ctx.processOnce(async (client) => {
+      if (stored.written) await recordInvoiceStored(client, orderId, stored);
+      return confirmOrder(client, orderId, link, sent ? new Date() : null);
+    });
     if (result.status === 'skipped') return 'skipped';
     if (result.result) {
       metrics.confirmed.inc();
-      ctx.logger.info({ orderId, invoice: invoice.number }, 'order confirmed');
+      ctx.logger.info({ orderId, invoice: decided.invoice.number }, 'order confirmed');
     }
     return 'processed';
   }
@@ -116,20 +103,18 @@ export class OrderProcessor {
     return 'processed';
   }
 
-  /** The order's invoice: number allocated once, PDF rendered once and stored, its bytes read back from the store. */
-  private async storedInvoice(pool: Pool, order: OrderView): Promise<{ number: string; expiresAt: Date; bytes: Buffer }> {
-    const { store, metrics, config } = this.deps;
-    const { number, issuedAt } = await invoiceNumberOf(pool, order.id);
-    let bytes = await store.read(order.id);
-    if (!bytes) {
-      const stopTimer = metrics.invoiceRender.startTimer();
-      const rendered = await renderInvoice(order, number, { name: config.SELLER_NAME, address: config.SELLER_ADDRESS });
-      stopTimer();
-      const stored = await store.putIfAbsent(order.id, rendered);
-      await recordInvoiceStored(pool, order.id, stored);
-      bytes = (await store.read(order.id)) ?? rendered;
-    }
-    return { number, expiresAt: new Date(issuedAt.getTime() + config.INVOICE_LINK_TTL_SECONDS * 1000), bytes };
+  /** The order's PDF: rendered and stored once (a replay or retry reads the stored bytes back, never re-renders). */
+  private async storedInvoice(
+    order: OrderView,
+    invoiceNumber: string,
+  ): Promise<{ bytes: Buffer; written: boolean; sha256: string; sizeBytes: number }> {
+    const { store, metrics, config, renderer } = this.deps;
+    const existing = await store.read(order.id);
+    if (existing) return { bytes: existing, written: false, sha256: '', sizeBytes: existing.length };
+    const stopTimer = metrics.invoiceRender.startTimer();
+    const rendered = await renderer.render(order, invoiceNumber, { name: config.SELLER_NAME, address: config.SELLER_ADDRESS });
+    stopTimer();
+    return store.putIfAbsent(order.id, rendered);
   }
 
   /** One email of one kind per order, through the effects ledger; false when an operator abandoned it. */
@@ -175,6 +160,26 @@ export class OrderProcessor {
       ctx.logger.info({ orderId: order.id, kind, messageId: outcome.providerRef }, `${kind} email sent`);
     }
     return outcome.status !== 'abandoned';
+  }
+}
+
+/** Items short of the total may still be on their way (retriable); over it, the order is wrong. */
+function checkAmounts(order: OrderView): void {
+  const amounts = itemsAgainstTotal(order);
+  if (amounts.kind === 'short') {
+    throw new PipelineError(
+      `order ${order.id}: its items sum to ${amounts.items} ${order.currency} but its total is ${amounts.total} ${order.currency}. ` +
+        'Items written in a later transaction arrive in time for a retry; if this is the last one, write the order and its items in one ' +
+        'transaction (or correct the total), then redrive the dead letter',
+      { code: 'ORDER_ITEMS_SHORT', retriable: true },
+    );
+  }
+  if (amounts.kind === 'over') {
+    throw new PipelineError(
+      `order ${order.id}: its items sum to ${amounts.items} ${order.currency}, more than its total of ${amounts.total} ${order.currency}. ` +
+        'Correct the order (its total or its items), then redrive the dead letter',
+      { code: 'ORDER_ITEMS_OVER_TOTAL', retriable: false },
+    );
   }
 }
 

@@ -3,6 +3,7 @@ import type { ServiceContext } from '@pipeline/runtime';
 import { type Config, invoiceBaseUrl, SERVICE } from './config';
 import { EmailTemplates } from './emails';
 import { ordersHandler } from './handler';
+import { InvoiceRenderer } from './invoice-renderer';
 import { invoiceRoute } from './invoice-route';
 import { InvoiceStore } from './invoice-store';
 import { orderMetrics } from './metrics';
@@ -31,7 +32,8 @@ export async function start(context: ServiceContext<Config>): Promise<StartedCon
   const notice = nodeVersionNotice();
   if (notice) context.logger.warn(notice);
   const metrics = orderMetrics(context.registry);
-  const processor = new OrderProcessor({ config, store, templates, ses, metrics, invoiceBaseUrl: invoiceBaseUrl(config) });
+  const renderer = new InvoiceRenderer(config.INVOICE_RENDER_THREADS);
+  const processor = new OrderProcessor({ config, store, renderer, templates, ses, metrics, invoiceBaseUrl: invoiceBaseUrl(config) });
   const started = await startConsumerService(context, { service: SERVICE, handlers: { 'public.orders': ordersHandler(processor) } });
   return {
     ...started,
@@ -39,6 +41,7 @@ export async function start(context: ServiceContext<Config>): Promise<StartedCon
     stop: async () => {
       await started.stop();
       ses.close();
+      await renderer.close();
     },
   };
 }
