@@ -80,6 +80,36 @@ describe('order-processor and SES faults', () => {
     expect(await emailsTo(rejectedAddress)).toEqual([]);
   }, 60_000);
 
+  it('an SES request that times out after it was sent: no retry, the claim stays, a dead letter says the email may have been sent', async () => {
+    const answered = stack.proxy.holdNextAnswer();
+    const slow = await order('Slow answer');
+    await answered;
+    // SES_REQUEST_TIMEOUT_MS is 3000 here: the answer comes too late.
+    const letter = await eventually('the dead letter', async () => {
+      const { rows } = await stack.db.pool.query<{ error: string; attempt: number }>(
+        `SELECT error, attempt FROM event_outcomes WHERE consumer_group = $1 AND outcome = 'dead_lettered' AND error LIKE 'EMAIL_OUTCOME_UNKNOWN%' AND error LIKE '%' || $2 || '%'`,
+        [stack.group, slow.email],
+      );
+      return rows[0];
+    });
+    stack.proxy.release();
+    expect(letter.attempt).toBe(1);
+    expect(letter.error).toMatch(
+      new RegExp(
+        `^EMAIL_OUTCOME_UNKNOWN: the email to ${slow.email} may have been sent: SES did not answer \\(ETIMEDOUT: .*requestTimeout.*\\)\\. Check whether it arrived`,
+      ),
+    );
+    expect(letter.error).toContain(
+      `\`pipeline effects mark-recorded "order:${slow.orderId}" --effect email:confirmation --ref MESSAGE_ID\``,
+    );
+    const { rows: claims } = await stack.db.pool.query(`SELECT status FROM effects_ledger WHERE effect_key = $1`, [
+      `order:${slow.orderId}`,
+    ]);
+    expect(claims).toEqual([{ status: 'claimed' }]);
+    expect(await emailsTo(slow.email)).toHaveLength(1);
+    expect((await orderStatus(stack.db, slow.orderId)).status).toBe('pending');
+  }, 60_000);
+
   it('killed after SES accepted and before the send was recorded: no second email; a dead letter says what to check', async () => {
     const answered = stack.proxy.holdNextAnswer();
     const held = await order('Kill window');
