@@ -1,9 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { parseLsn } from '@pipeline/schemas';
 import { freePort, testNumber, testPool } from '@pipeline/testing';
 import { consume, type ReaderFixture, type Received, readerFixture } from './__tests__/harness';
 import { startReaderProcess } from './__tests__/process';
-import { parseLsn } from './lsn';
 
 /** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
 function prng(seed: number): () => number {

@@ -1,5 +1,5 @@
+import { parseLsn } from '@pipeline/schemas';
 import { type ReaderFixture, readerFixture, startReader, waitStreaming } from './__tests__/harness';
-import { parseLsn } from './lsn';
 import type { CdcReader } from './reader';
 
 describe('cdc-reader heartbeats', () => {

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
+import { parseLsn } from '@pipeline/schemas';
 import { freePort } from '@pipeline/testing';
 import { type ReaderFixture, readerFixture } from './__tests__/harness';
 import { sampleRss, startReaderProcess } from './__tests__/process';
-import { parseLsn } from './lsn';
 
 const ROWS = 200_000;
 /** Stated cap for the reader's resident memory through one 200,000-row transaction. */

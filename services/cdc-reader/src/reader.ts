@@ -1,13 +1,12 @@
 import { recordConfirmed, slotRows } from '@pipeline/db';
 import { type Logger, PipelineError, sleep } from '@pipeline/runtime';
-import { envelopeSchema, listSubjects, type ParsedSchema } from '@pipeline/schemas';
+import { envelopeSchema, formatLsn, listSubjects, type ParsedSchema, parseLsn } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { BACKOFF_RESET_AFTER_MS, reconnectDelayMs, reconnectReason } from './backoff';
 import { publishedTables, systemIdentifier } from './catalog';
 import { writeHeartbeat } from './heartbeat';
 import { LeaderLock } from './leader';
-import { formatLsn, parseLsn } from './lsn';
 import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
 import { ReplicationSession } from './session';

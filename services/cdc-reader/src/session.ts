@@ -1,12 +1,11 @@
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
-import { formatTimestampMicros, transactionSchema } from '@pipeline/schemas';
+import { formatLsn, formatTimestampMicros, parseLsn, transactionSchema } from '@pipeline/schemas';
 import type { Kafka, Producer } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
 import { heartbeatEmittedAt, isHeartbeat } from './heartbeat';
-import { formatLsn, parseLsn } from './lsn';
 import { mapChange, type OutEvent, type RowChange, rowChangeOf, type TxContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
 import { TextPgoutputPlugin } from './plugin';
