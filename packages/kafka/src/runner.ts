@@ -15,6 +15,8 @@ export interface HandlerContext {
   offset: string;
   /** 1 on the source topic, 2 on the first retry topic, … */
   attempt: number;
+  /** Where the event was first read (for a retry or redrive copy: the original topic, partition and offset). */
+  source: { topic: string; partition: number; offset: string };
   /** The event's id (the `event-id` header, else `eventIdOf`): what idempotency keys on. */
   eventId?: string;
   /** Aborted when the handler's deadline passes or shutdown abandons it: stop, and commit nothing. */
@@ -300,7 +302,7 @@ export class ConsumerRunner<E> {
       ? { topic: failure.originalTopic, partition: failure.originalPartition, offset: failure.originalOffset }
       : { topic, partition, offset: message.offset };
     const headerId = message.headers?.[EVENT_HEADERS.eventId]?.toString();
-    const context: Omit<HandlerContext, 'signal'> = { topic, partition, offset: message.offset, attempt };
+    const context: Omit<HandlerContext, 'signal'> = { topic, partition, offset: message.offset, attempt, source: origin };
     if (headerId !== undefined) context.eventId = headerId;
     const controller = new AbortController();
     const started = performance.now();

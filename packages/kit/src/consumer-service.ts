@@ -180,7 +180,7 @@ function changeContext<C>(
   runnerContext: HandlerContext,
   pool: Backends['pool'],
 ): ChangeContext<C> {
-  const { topic, partition, offset, attempt, signal } = runnerContext;
+  const { topic, partition, offset, attempt, signal, source } = runnerContext;
   const eventId = runnerContext.eventId ?? change.eventId;
   return {
     service,
@@ -190,6 +190,7 @@ function changeContext<C>(
     partition,
     offset,
     attempt,
+    source,
     signal,
     logger: logger.child({ eventId, topic, partition, offset, attempt }),
     config,

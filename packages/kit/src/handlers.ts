@@ -15,6 +15,8 @@ export interface ChangeContext<C> {
   offset: string;
   /** 1 on the cdc topic, 2 on the first retry topic, … */
   attempt: number;
+  /** Where the change was first read: its cdc topic, partition and offset (for a retry copy too). */
+  source: { topic: string; partition: number; offset: string };
   /** Aborted when the handler's deadline (HANDLER_TIMEOUT_MS) passes or shutdown abandons it: stop, and commit nothing. */
   signal: AbortSignal;
   /** The service's logger with the event id, topic, partition, offset and attempt on every line. */

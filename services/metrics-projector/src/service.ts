@@ -1,12 +1,29 @@
-import { startConsumerService } from '@pipeline/kit';
-import type { ServiceContext, StartedService } from '@pipeline/runtime';
+import { type StartedConsumerService, startConsumerService } from '@pipeline/kit';
+import type { ServiceContext } from '@pipeline/runtime';
+import { type Applied, applyChange } from './apply';
 import { type Config, SERVICE } from './config';
+import { projectorMetrics } from './metrics';
 
 /**
- * On the consumer kit with no handlers yet: it connects, serves /healthz, /readyz and /metrics,
- * and consumes nothing. Its handlers arrive with its own issue; until then no event is
- * dead-lettered and its consumer group commits nothing.
+ * metrics-projector: opportunity changes into sales metrics per owner (and per month of close),
+ * pipeline value per stage and stage transitions, exactly once: each change and the projection's
+ * Kafka position commit in one transaction (applyWithCheckpoint).
  */
-export function start(context: ServiceContext<Config>): Promise<StartedService> {
-  return startConsumerService(context, { service: SERVICE, handlers: {} });
+export function start(context: ServiceContext<Config>): Promise<StartedConsumerService> {
+  const { config } = context;
+  const metrics = projectorMetrics(context.registry);
+  metrics.init(config.PROJECTION_NAME);
+  return startConsumerService(context, {
+    service: SERVICE,
+    handlers: {
+      'public.opportunities': async (change, ctx) => {
+        let applied: Applied | undefined;
+        const result = await ctx.applyWithCheckpoint(config.PROJECTION_NAME, async (client) => {
+          applied = await applyChange(client, change, ctx.source.partition);
+        });
+        metrics.events.inc({ projection: config.PROJECTION_NAME, result: result === 'skipped' ? 'skipped' : (applied ?? 'unchanged') });
+        return result;
+      },
+    },
+  });
 }

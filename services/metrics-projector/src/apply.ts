@@ -1,0 +1,58 @@
+import type { PoolClient } from '@pipeline/db';
+import { type Change, comparePositions, type EventPosition, eventPosition, type OpportunitiesRow } from '@pipeline/schemas';
+import { difference, nextState, type ProjectedState } from './state';
+import { applyBuckets, insertTransition, readStored, storedBefore, writeStored } from './store';
+
+/** What applying one change did, for metrics and logs. */
+export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated';
+
+/**
+ * One opportunity change into the read model, inside applyWithCheckpoint's transaction:
+ * - a stage change (or an insert) always leaves its transition row, even when it comes late;
+ * - a change newer than the stored one moves the aggregates by the difference from the stored
+ *   row, and becomes the stored row (a snapshot row too: it replaces, it does not add);
+ * - an older one (a retry copy arriving after a newer change) moves nothing;
+ * - a delete leaves a tombstone, so a late copy cannot bring the opportunity back;
+ * - a truncate (one record per partition) removes the opportunities stored from that partition
+ *   before it.
+ */
+export async function applyChange(client: PoolClient, change: Change<OpportunitiesRow>, partition: number): Promise<Applied> {
+  const position = eventPosition(change.eventId);
+  if (change.op === 't') {
+    for (const id of await storedBefore(client, partition, position)) {
+      await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
+    }
+    return 'truncated';
+  }
+  const row = change.op === 'd' ? change.before : change.after;
+  if (change.op === 'c' || (change.op === 'u' && change.before?.stage !== change.after.stage)) {
+    await insertTransition(client, {
+      opportunityId: change.after.id,
+      from: change.op === 'c' ? null : (change.before?.stage ?? null),
+      to: change.after.stage,
+      value: change.after.value,
+      owner: change.after.owner,
+      at: change.source.commitTs,
+      eventId: change.eventId,
+    });
+  }
+  const stored = await readStored(client, row.id);
+  if (stored && comparePositions(position, stored.position) <= 0) return 'older';
+  const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
+  const after = change.op === 'd' ? undefined : nextState(stored?.state, change.after, at);
+  return (await moveTo(client, row.id, stored?.state, after, position, partition)) ? 'moved' : 'unchanged';
+}
+
+async function moveTo(
+  client: PoolClient,
+  id: string,
+  before: ProjectedState | undefined,
+  after: ProjectedState | undefined,
+  position: EventPosition,
+  partition: number,
+): Promise<boolean> {
+  const buckets = difference(before, after);
+  await applyBuckets(client, buckets);
+  await writeStored(client, id, after, position, partition);
+  return buckets.length > 0;
+}
