@@ -123,8 +123,10 @@ describe('operations: pipeline replay and pipeline dlq', () => {
     ]);
     const projection = pipeline(['replay', '--group', service, '--topic', topic, '--earliest', '--execute']);
     expect(projection.status).toBe(1);
-    expect(projection.stderr).toContain(`group ${service} is a projection that keeps its position in projection_checkpoints`);
-    expect(projection.stderr).toContain('Rebuild it instead');
+    expect(projection.stderr).toContain(
+      `group ${service} applies the projection ${service}, which keeps its position in projection_checkpoints`,
+    );
+    expect(projection.stderr).toContain('Rebuild the projection instead');
     expect(await committed(service, topic)).toBe('10');
   }, 180_000);
 

@@ -56,3 +56,7 @@ CREATE TABLE opportunity_projection (
   updated_at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX opportunity_projection_partition_idx ON opportunity_projection (source_partition, position_lsn, position_ord);
+
+-- Which consumer group applies a projection: `pipeline replay` refuses such a group (moving its
+-- offsets would only make it skip what it has applied).
+ALTER TABLE projection_checkpoints ADD COLUMN consumer_group text;

@@ -12,6 +12,8 @@ export interface CheckpointPosition {
    * (and a copy may be made twice), so the id is recorded too and an event seen before is skipped.
    */
   eventId?: string;
+  /** The consumer group applying it: recorded, so `pipeline replay` can tell a projection's group and refuse it. */
+  group?: string;
 }
 
 /**
@@ -47,9 +49,10 @@ export async function applyWithCheckpoint(
     }
     if (!seen) await apply(client);
     await client.query(
-      `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset") VALUES ($1, $2, $3, $4)
-       ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = now()`,
-      [position.projection, position.topic, position.partition, position.offset],
+      `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset", consumer_group) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = EXCLUDED."offset", updated_at = now(),
+         consumer_group = coalesce(EXCLUDED.consumer_group, projection_checkpoints.consumer_group)`,
+      [position.projection, position.topic, position.partition, position.offset, position.group ?? null],
     );
     throwIfAborted(signal, what);
     // An event seen before still moves the checkpoint past this copy.

@@ -197,7 +197,7 @@ function changeContext<C>(
     pool,
     processOnce: (effects) => processOnce(pool, group, eventId, effects, signal),
     applyWithCheckpoint: async (projection, apply) => {
-      const result = await applyWithCheckpoint(pool, { projection, topic, partition, offset, eventId }, apply, signal);
+      const result = await applyWithCheckpoint(pool, { projection, topic, partition, offset, eventId, group }, apply, signal);
       return result === 'applied' ? 'processed' : 'skipped';
     },
     performEffect: (effectSpec, perform) => performEffect(pool, effectSpec, perform, signal),

@@ -81,15 +81,18 @@ async function refusals(admin: Admin, options: ReplayOptions): Promise<void> {
     );
   }
   await withPool(options, async (pool) => {
-    const { rows } = await pool.query<{ n: string }>(
-      'SELECT count(*)::text AS n FROM projection_checkpoints WHERE projection = $1 AND topic = $2',
+    const { rows } = await pool.query<{ projection: string }>(
+      `SELECT DISTINCT projection FROM projection_checkpoints
+        WHERE consumer_group = $1 OR (projection = $1 AND topic = $2) ORDER BY projection`,
       [options.group, options.topic],
     );
-    if (Number(rows[0]?.n) > 0) {
+    const projection = rows[0]?.projection;
+    if (projection !== undefined) {
       throw new CliError(
-        `group ${options.group} is a projection that keeps its position in projection_checkpoints: moving its Kafka offsets ` +
-          'would only make it skip what it has applied. Rebuild it instead: stop the service, delete its read model and its rows in ' +
-          `projection_checkpoints (projection = '${options.group}') in one transaction, then start it; a group reads from the earliest offset`,
+        `group ${options.group} applies the projection ${projection}, which keeps its position in projection_checkpoints: moving its ` +
+          'Kafka offsets would only make it skip what it has applied. Rebuild the projection instead: stop the service, delete its read ' +
+          `model and its rows in projection_checkpoints (projection = '${projection}') in one transaction, then start it; ` +
+          'a group reads from the earliest offset',
       );
     }
   });
