@@ -4,6 +4,7 @@ import { effectsCommand } from './commands/effects';
 import { inventoryCommand } from './commands/inventory';
 import { jobsCommand } from './commands/jobs';
 import { migrateCommand } from './commands/migrate';
+import { projectionCommand } from './commands/projection';
 import { replayCommand } from './commands/replay';
 import { slotCommand } from './commands/slot';
 import { stackCommand } from './commands/stack';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .addCommand(slotCommand())
     .addCommand(dlqCommand())
     .addCommand(replayCommand())
+    .addCommand(projectionCommand())
     .addCommand(jobsCommand())
     .addCommand(effectsCommand())
     .addCommand(inventoryCommand())

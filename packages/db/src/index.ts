@@ -11,6 +11,7 @@ export * from './jobs';
 export * from './migrations';
 export * from './outcomes';
 export * from './pool';
+export * from './projections';
 export * from './reader-state';
 export * from './readiness';
 export * from './slots';

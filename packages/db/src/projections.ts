@@ -1,0 +1,36 @@
+import type { Queryable } from './pool';
+
+/** One partition a projection has applied, as `projection_checkpoints` holds it. */
+export interface ProjectionCheckpoint {
+  projection: string;
+  group: string | null;
+  topic: string;
+  partition: number;
+  /** The offset of the last message applied. */
+  offset: string;
+  updatedAt: Date;
+}
+
+/** Every projection's checkpoints (or one projection's), by projection, topic and partition. */
+export async function projectionCheckpoints(client: Queryable, projection?: string): Promise<ProjectionCheckpoint[]> {
+  const { rows } = await client.query<{
+    projection: string;
+    consumer_group: string | null;
+    topic: string;
+    partition: number;
+    offset: string;
+    updated_at: Date;
+  }>(
+    `SELECT projection, consumer_group, topic, "partition", "offset"::text AS offset, updated_at FROM projection_checkpoints
+      WHERE $1::text IS NULL OR projection = $1 ORDER BY projection, topic, "partition"`,
+    [projection ?? null],
+  );
+  return rows.map((row) => ({
+    projection: row.projection,
+    group: row.consumer_group,
+    topic: row.topic,
+    partition: row.partition,
+    offset: row.offset,
+    updatedAt: row.updated_at,
+  }));
+}
