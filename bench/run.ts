@@ -5,6 +5,7 @@
 import { benchCdc } from './cdc';
 import { benchInventory } from './inventory';
 import { benchOrders } from './orders';
+import { benchProjector } from './projector';
 import { benchStackUp } from './stack-up';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
@@ -21,6 +22,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
   orders: {
     describe: 'order-processor: a burst of 1,000 orders (stock, invoice PDF, email, confirmation) beside the PDF render rate alone',
     run: () => benchOrders(),
+  },
+  projector: {
+    describe: 'metrics-projector: live apply rate on a backlog of opportunity changes beside reading the topic alone',
+    run: () => benchProjector(),
   },
 };
 
