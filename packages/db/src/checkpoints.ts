@@ -60,6 +60,69 @@ export async function applyWithCheckpoint(
   });
 }
 
+/** A batch of one topic partition for `applyBatchWithCheckpoint`: its messages' offsets and event ids, in order. */
+export interface CheckpointBatch {
+  projection: string;
+  topic: string;
+  partition: number;
+  group?: string;
+  messages: readonly { offset: string; eventId?: string }[];
+}
+
+/**
+ * A projection's read-model change for a whole batch and its Kafka position in one transaction:
+ * messages at or below the stored position, and events applied before (a copy elsewhere), are
+ * left out; `apply` gets the indexes of the others, in order; the checkpoint moves to the batch's
+ * last offset. Returns, per message, whether it was applied or skipped. Past the deadline nothing commits.
+ */
+export async function applyBatchWithCheckpoint(
+  pool: Pool,
+  batch: CheckpointBatch,
+  apply: (client: PoolClient, fresh: readonly number[]) => Promise<void>,
+  signal?: AbortSignal,
+): Promise<('applied' | 'skipped')[]> {
+  const last = batch.messages.at(-1);
+  if (!last) return [];
+  const what = `projection ${batch.projection} at ${batch.topic}/${batch.partition}@${batch.messages[0]?.offset}..${last.offset}`;
+  throwIfAborted(signal, what);
+  return withTransaction(pool, async (client) => {
+    const { rows } = await client.query<{ offset: string }>(
+      `SELECT "offset"::text AS offset FROM projection_checkpoints
+        WHERE projection = $1 AND topic = $2 AND "partition" = $3 FOR UPDATE`,
+      [batch.projection, batch.topic, batch.partition],
+    );
+    const stored = rows[0]?.offset === undefined ? -1n : BigInt(rows[0].offset);
+    const ahead = batch.messages.map((message, index) => ({ ...message, index })).filter((message) => BigInt(message.offset) > stored);
+    const ids = ahead.filter((message) => message.eventId !== undefined);
+    const { rows: inserted } = await client.query<{ event_id: string }>(
+      `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
+       ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
+      [`projection:${batch.projection}`, ids.map((message) => message.eventId)],
+    );
+    const newIds = new Set(inserted.map((row) => row.event_id));
+    // A message without an event id is applied by position alone; one whose id was seen before (or
+    // earlier in this batch: the reader may write a change twice) is not.
+    const fresh = ahead
+      .filter((message) => {
+        if (message.eventId === undefined) return true;
+        if (!newIds.has(message.eventId)) return false;
+        newIds.delete(message.eventId);
+        return true;
+      })
+      .map((message) => message.index);
+    if (fresh.length > 0) await apply(client, fresh);
+    await client.query(
+      `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset", consumer_group) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = GREATEST(projection_checkpoints."offset", EXCLUDED."offset"),
+         updated_at = now(), consumer_group = coalesce(EXCLUDED.consumer_group, projection_checkpoints.consumer_group)`,
+      [batch.projection, batch.topic, batch.partition, last.offset, batch.group ?? null],
+    );
+    throwIfAborted(signal, what);
+    const applied = new Set(fresh);
+    return batch.messages.map((_, index) => (applied.has(index) ? 'applied' : 'skipped'));
+  });
+}
+
 /** The stored offset of each partition of a topic for a projection (where a rebuild or resume starts). */
 export async function readCheckpoints(pool: Pool, projection: string, topic: string): Promise<Map<number, string>> {
   const { rows } = await pool.query<{ partition: number; offset: string }>(

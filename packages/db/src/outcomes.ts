@@ -32,6 +32,26 @@ export async function recordOutcome(pool: Pool, outcome: EventOutcome): Promise<
   );
 }
 
+/** Several outcomes in one statement (a batch's). */
+export async function recordOutcomes(pool: Pool, outcomes: readonly EventOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  await pool.query(
+    `INSERT INTO event_outcomes (service, consumer_group, event_id, topic, "partition", "offset", outcome, attempt, error)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::int[], $9::text[])`,
+    [
+      outcomes.map((o) => o.service),
+      outcomes.map((o) => o.group),
+      outcomes.map((o) => o.eventId),
+      outcomes.map((o) => o.topic),
+      outcomes.map((o) => o.partition),
+      outcomes.map((o) => o.offset),
+      outcomes.map((o) => o.outcome),
+      outcomes.map((o) => o.attempt),
+      outcomes.map((o) => o.error ?? null),
+    ],
+  );
+}
+
 /** Every recorded outcome of an event, oldest first. */
 export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOutcome & { recordedAt: Date })[]> {
   const { rows } = await pool.query<{

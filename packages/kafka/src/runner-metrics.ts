@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 /** The consumer runner's series; without a registry they are kept but not exposed. */
 export function runnerMetrics(registry: Registry | undefined) {
   const registers = registry ? [registry] : [];
-  return {
+  const metrics = {
     outcomes: new Counter({
       name: 'consumer_events_total',
       help: 'Events by outcome: processed, skipped (already done), retried, dead_lettered, abandoned (in flight at shutdown)',
@@ -39,12 +39,32 @@ export function runnerMetrics(registry: Registry | undefined) {
       labelNames: ['topic', 'partition'],
       registers,
     }),
+    batchSize: new Histogram({
+      name: 'consumer_batch_size',
+      help: 'Events applied in one batch (handlers that apply batches: a projection)',
+      buckets: [1, 5, 10, 25, 50, 100, 250, 500, 1000],
+      registers,
+    }),
+    batchApply: new Histogram({
+      name: 'consumer_batch_apply_seconds',
+      help: 'Time to decode and apply one batch',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchFallbacks: new Counter({
+      name: 'consumer_batch_fallbacks_total',
+      help: 'Batches handled one message at a time instead, by reason: decode (a message did not decode), apply (the batch apply failed)',
+      labelNames: ['reason'],
+      registers,
+    }),
     outcomeWriteFailures: new Counter({
       name: 'consumer_outcome_write_failures_total',
       help: 'Outcomes that could not be recorded in event_outcomes (the event itself was handled)',
       registers,
     }),
   };
+  for (const reason of ['decode', 'apply']) metrics.batchFallbacks.inc({ reason }, 0);
+  return metrics;
 }
 
 export type RunnerMetrics = ReturnType<typeof runnerMetrics>;

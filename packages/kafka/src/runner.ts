@@ -28,6 +28,12 @@ export type Outcome = 'processed' | 'skipped' | 'retried' | 'dead_lettered';
 /** What a handler reports: nothing or `processed`, or `skipped` when the event had been handled before. */
 export type HandlerResult = 'processed' | 'skipped';
 
+/** One event of a batch, with where it was read (its signal is the batch's). */
+export interface BatchEvent<E> {
+  event: E;
+  context: Omit<HandlerContext, 'signal'>;
+}
+
 export interface ConsumerRunnerOptions<E> {
   kafka: Kafka;
   /** The service (in logs and hints); the consumer group too unless `groupId` is set. */
@@ -47,6 +53,18 @@ export interface ConsumerRunnerOptions<E> {
   decode: (value: Buffer | null, topic: string) => Promise<E>;
   // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the event.
   handle: (event: E, context: HandlerContext) => Promise<HandlerResult | void>;
+  /**
+   * Optional: applies up to `maxBatchSize` messages of one source partition at once (a
+   * projection's batch apply), returning one result per event in order. When it throws, or a
+   * message of the batch cannot be decoded, the runner handles that batch's messages one by one
+   * with `handle`, so one poison event goes to the retry ladder alone. Retry and redrive copies
+   * always go one by one.
+   */
+  handleBatch?: (events: readonly BatchEvent<E>[], signal: AbortSignal) => Promise<readonly (HandlerResult | void)[]>;
+  /** Most messages in one `handleBatch` call. Default 500. */
+  maxBatchSize?: number;
+  /** Told of a whole batch's outcomes at once (one write instead of one per event); else `onOutcome` for each. */
+  onOutcomes?: (outcomes: readonly { outcome: Outcome; context: Omit<HandlerContext, 'signal'> }[]) => void | Promise<void>;
   /** The event's id when the message has no `event-id` header. */
   eventIdOf?: (event: E) => string | undefined;
   /** Deadline of one handler call, ms; must stay below the session timeout. Default 10000. */
@@ -254,9 +272,93 @@ export class ConsumerRunner<E> {
   }
 
   private async consumeBatch(payload: EachBatchPayload, kind: 'source' | 'retry' | 'redrive'): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    if (kind === 'source' && this.options.handleBatch) {
+      const size = this.options.maxBatchSize ?? 500;
+      for (let start = 0; start < batch.messages.length; start += size) {
+        if (!isRunning() || isStale() || this.stopping) return;
+        const chunk = batch.messages.slice(start, start + size);
+        const applied = await this.applyChunk(batch.topic, batch.partition, chunk);
+        if (applied === 'abandoned') return;
+        if (applied === 'done') {
+          const last = chunk.at(-1);
+          if (last) resolveOffset(last.offset);
+          this.metrics.lastProgress.set({ topic: batch.topic, partition: String(batch.partition) }, this.now() / 1000);
+          await heartbeat();
+          continue;
+        }
+        if ((await this.consumeOneByOne(payload, chunk, kind)) === 'stopped') return;
+      }
+      return;
+    }
+    await this.consumeOneByOne(payload, batch.messages, kind);
+  }
+
+  /**
+   * A chunk through `handleBatch`: decoded, applied at once under the handler deadline, every
+   * outcome reported. `fallback` when a message does not decode or the batch apply throws: the
+   * caller then handles the chunk one message at a time.
+   */
+  private async applyChunk(
+    topic: string,
+    partition: number,
+    messages: readonly KafkaMessage[],
+  ): Promise<'done' | 'fallback' | 'abandoned'> {
+    const { options } = this;
+    const handleBatch = options.handleBatch;
+    if (!handleBatch || messages.length === 0) return 'fallback';
+    const events: BatchEvent<E>[] = [];
+    const started = performance.now();
+    try {
+      for (const message of messages) {
+        const event = await options.decode(message.value, topic);
+        const context: Omit<HandlerContext, 'signal'> = {
+          topic,
+          partition,
+          offset: message.offset,
+          attempt: 1,
+          source: { topic, partition, offset: message.offset },
+        };
+        const eventId = message.headers?.[EVENT_HEADERS.eventId]?.toString() ?? options.eventIdOf?.(event);
+        if (eventId !== undefined) context.eventId = eventId;
+        events.push({ event, context });
+      }
+    } catch {
+      this.metrics.batchFallbacks.inc({ reason: 'decode' });
+      return 'fallback';
+    }
+    const controller = new AbortController();
+    let results: readonly (HandlerResult | void)[];
+    try {
+      results = await this.withDeadline(handleBatch(events, controller.signal), controller);
+    } catch (thrown) {
+      if (thrown instanceof AbandonedError) return 'abandoned';
+      this.metrics.batchFallbacks.inc({ reason: 'apply' });
+      options.logger.warn(
+        { err: thrown, topic, partition, from: messages[0]?.offset, to: messages.at(-1)?.offset },
+        'a batch failed to apply: handling its messages one by one, so only what fails goes to the retry ladder',
+      );
+      return 'fallback';
+    }
+    this.metrics.batchSize.observe(events.length);
+    this.metrics.batchApply.observe((performance.now() - started) / 1000);
+    const outcomes = events.map(({ event, context }, i) => {
+      const happenedAt = options.eventTimeMs?.(event);
+      if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
+      return { outcome: (results[i] === 'skipped' ? 'skipped' : 'processed') as Outcome, context };
+    });
+    await this.reportAll(outcomes);
+    return 'done';
+  }
+
+  private async consumeOneByOne(
+    payload: EachBatchPayload,
+    messages: readonly KafkaMessage[],
+    kind: 'source' | 'retry' | 'redrive',
+  ): Promise<'done' | 'stopped'> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, commitOffsetsIfNecessary } = payload;
-    for (const message of batch.messages) {
-      if (!isRunning() || isStale() || this.stopping) return;
+    for (const message of messages) {
+      if (!isRunning() || isStale() || this.stopping) return 'stopped';
       // A redriven letter starts the ladder again: a person fixed the cause.
       let attempt = 1;
       if (kind === 'retry') {
@@ -264,13 +366,13 @@ export class ConsumerRunner<E> {
         const waitMs = (failure?.dueAtMs ?? 0) - this.now();
         if (waitMs > 0) {
           this.pauseUntilDue(batch.topic, batch.partition, waitMs);
-          return;
+          return 'stopped';
         }
         // The header counts the attempts made so far: this is the next one.
         attempt = (failure?.attempt ?? 1) + 1;
       }
       const result = await this.process(batch.topic, batch.partition, message, attempt);
-      if (result === 'abandoned') return;
+      if (result === 'abandoned') return 'stopped';
       resolveOffset(message.offset);
       // A failure's copy is durable: commit now (failures are rare), so a crash later in the batch does not copy it twice.
       if (result === 'routed') {
@@ -280,6 +382,7 @@ export class ConsumerRunner<E> {
       this.metrics.lastProgress.set({ topic: batch.topic, partition: String(batch.partition) }, this.now() / 1000);
       await heartbeat();
     }
+    return 'done';
   }
 
   /** Not due: pause this partition only and come back; the message's offset stays unresolved. */
@@ -376,6 +479,24 @@ export class ConsumerRunner<E> {
       this.options.logger.warn(
         { err: failure, outcome, eventId: context.eventId },
         'could not record an event outcome; the event itself is handled',
+      );
+    }
+  }
+
+  /** A batch's outcomes: counted, and told at once to `onOutcomes` (else one by one to `onOutcome`). */
+  private async reportAll(outcomes: readonly { outcome: Outcome; context: Omit<HandlerContext, 'signal'> }[]): Promise<void> {
+    if (!this.options.onOutcomes) {
+      for (const { outcome, context } of outcomes) await this.report(outcome, context);
+      return;
+    }
+    for (const { outcome } of outcomes) this.metrics.outcomes.inc({ outcome });
+    try {
+      await this.options.onOutcomes(outcomes);
+    } catch (failure) {
+      this.metrics.outcomeWriteFailures.inc(outcomes.length);
+      this.options.logger.warn(
+        { err: failure, events: outcomes.length },
+        'could not record a batch’s outcomes; the events themselves are handled',
       );
     }
   }

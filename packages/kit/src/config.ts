@@ -22,6 +22,8 @@ export const kitEnvSchema = z.object({
   DLQ_ALERT_WINDOW_MS: envFields.positiveInt(900_000),
   /** The daily prune-bookkeeping job deletes the service's event_outcomes and job_runs older than this, days. Default 30. */
   BOOKKEEPING_RETENTION_DAYS: envFields.positiveInt(30),
+  /** Most changes a batch handler (a projection's) applies in one transaction. Default 500. */
+  MAX_BATCH_SIZE: envFields.positiveInt(500),
   /** When prune-bookkeeping runs: five cron fields in BOOKKEEPING_PRUNE_TZ. Default 20 3 * * * (03:20). */
   BOOKKEEPING_PRUNE_CRON: z.string().min(1).default('20 3 * * *'),
   /** The IANA time zone of BOOKKEEPING_PRUNE_CRON. Default UTC. */

@@ -1,11 +1,19 @@
-import { alertDeadLetter, applyWithCheckpoint, performEffect, processOnce, recordOutcome } from '@pipeline/db';
-import { ConsumerRunner, type HandlerContext, retentionConfig, SchemaResolver } from '@pipeline/kafka';
+import {
+  alertDeadLetter,
+  applyBatchWithCheckpoint,
+  applyWithCheckpoint,
+  performEffect,
+  processOnce,
+  recordOutcome,
+  recordOutcomes,
+} from '@pipeline/db';
+import { type BatchEvent, ConsumerRunner, type HandlerContext, type HandlerResult, retentionConfig, SchemaResolver } from '@pipeline/kafka';
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
 import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, toChange } from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
 import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';
-import { type ChangeContext, type ChangeHandlers, handlerFor, subjectsOf } from './handlers';
+import { type BatchHandlers, type BatchItem, type ChangeContext, type ChangeHandlers, handlerFor, subjectsOf } from './handlers';
 import { type JobHost, type JobSpec, runJobNow, type ScheduledJob, scheduleJob } from './jobs';
 
 export interface ConsumerServiceSpec<C> {
@@ -16,6 +24,12 @@ export interface ConsumerServiceSpec<C> {
    * tables' topics (`<CDC_TOPIC_PREFIX>.<schema>.<table>`). An empty map reads nothing.
    */
   handlers: ChangeHandlers<C>;
+  /**
+   * Optional batch handlers (a projection's): a table listed here has its source partitions'
+   * changes applied in batches (MAX_BATCH_SIZE at most); its per-change handler above takes over a
+   * batch that fails, one change at a time.
+   */
+  batchHandlers?: BatchHandlers<C>;
   /**
    * Scheduled jobs, run once per occurrence across the service's replicas. Every service also runs
    * `prune-bookkeeping` (BOOKKEEPING_PRUNE_CRON), unless it declares a job of that name itself.
@@ -93,6 +107,27 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
         const handler = handlerFor(spec.handlers, change, where(runnerContext));
         return (await handler(change, changeContext(context, { service: spec.service, group }, change, runnerContext, pool))) ?? undefined;
       },
+      ...(spec.batchHandlers && Object.keys(spec.batchHandlers).length > 0
+        ? {
+            handleBatch: (events: readonly BatchEvent<Change<unknown>>[], signal: AbortSignal) =>
+              applyBatch(context, { service: spec.service, group }, spec.batchHandlers ?? {}, events, signal, pool),
+            maxBatchSize: config.MAX_BATCH_SIZE,
+            onOutcomes: (outcomes) =>
+              recordOutcomes(
+                pool,
+                outcomes.map(({ outcome, context: where }) => ({
+                  service: spec.service,
+                  group,
+                  eventId: where.eventId ?? `${where.topic}/${where.partition}@${where.offset}`,
+                  topic: where.topic,
+                  partition: where.partition,
+                  offset: where.offset,
+                  outcome,
+                  attempt: where.attempt,
+                })),
+              ),
+          }
+        : {}),
       handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
       sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,
@@ -202,6 +237,64 @@ function changeContext<C>(
     },
     performEffect: (effectSpec, perform) => performEffect(pool, effectSpec, perform, signal),
   };
+}
+
+/**
+ * A batch of one source partition through its table's batch handler. A batch mixing tables (or
+ * of a table without a batch handler) throws: the runner then handles it one change at a time.
+ */
+async function applyBatch<C>(
+  { config, logger }: ServiceContext<C>,
+  { service, group }: { service: string; group: string },
+  handlers: BatchHandlers<C>,
+  events: readonly BatchEvent<Change<unknown>>[],
+  signal: AbortSignal,
+  pool: Backends['pool'],
+): Promise<readonly HandlerResult[]> {
+  const first = events[0];
+  if (!first) return [];
+  const subject = first.event.subject;
+  // Indexed by the decoded subject, a string: which row type it carries is known only at run time.
+  const handler = (
+    handlers as Record<string, ((items: readonly BatchItem<unknown>[], ctx: never) => Promise<readonly HandlerResult[]>) | undefined>
+  )[subject];
+  if (!handler || events.some((event) => event.event.subject !== subject)) {
+    throw new Error(`no batch handler for the batch's table(s): it is handled one change at a time`);
+  }
+  const { topic, partition } = first.context;
+  const items: BatchItem<unknown>[] = events.map(({ event, context }) => ({
+    change: event,
+    eventId: context.eventId ?? event.eventId,
+    offset: context.offset,
+  }));
+  const batchContext = {
+    service,
+    group,
+    topic,
+    partition,
+    signal,
+    logger: logger.child({ topic, partition, from: items[0]?.offset, to: items.at(-1)?.offset }),
+    config,
+    pool,
+    applyBatchWithCheckpoint: async <Row>(
+      projection: string,
+      batch: readonly BatchItem<Row>[],
+      apply: (client: Parameters<Parameters<typeof applyBatchWithCheckpoint>[2]>[0], fresh: readonly BatchItem<Row>[]) => Promise<void>,
+    ): Promise<HandlerResult[]> => {
+      const results = await applyBatchWithCheckpoint(
+        pool,
+        { projection, topic, partition, group, messages: batch.map((item) => ({ offset: item.offset, eventId: item.eventId })) },
+        (client, fresh) =>
+          apply(
+            client,
+            fresh.map((index) => batch[index] as BatchItem<Row>),
+          ),
+        signal,
+      );
+      return results.map((result) => (result === 'applied' ? 'processed' : 'skipped'));
+    },
+  };
+  return handler(items, batchContext as never);
 }
 
 /** Task mode: `run-job NAME` runs that job once; any other task is not this kit's. */

@@ -49,6 +49,45 @@ export interface ChangeContext<C> {
 // biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the change.
 export type ChangeHandler<Row, C> = (change: Change<Row>, context: ChangeContext<C>) => Promise<HandlerResult | void>;
 
+/** One change of a batch, with where it was read. */
+export interface BatchItem<Row> {
+  change: Change<Row>;
+  eventId: string;
+  offset: string;
+}
+
+/** What a batch handler gets: one source partition's changes, in order, of one table. */
+export interface BatchContext<C> {
+  service: string;
+  group: string;
+  topic: string;
+  partition: number;
+  /** Aborted when the batch's deadline (HANDLER_TIMEOUT_MS) passes or shutdown abandons it. */
+  signal: AbortSignal;
+  logger: Logger;
+  config: C;
+  pool: Pool;
+  /**
+   * The batch's read-model change and the projection's position in one transaction: changes at or
+   * below the stored position, or applied before, are left out; `apply` gets the others, in order.
+   * Returns one result per change of the batch.
+   */
+  applyBatchWithCheckpoint<Row>(
+    projection: string,
+    items: readonly BatchItem<Row>[],
+    apply: (client: PoolClient, fresh: readonly BatchItem<Row>[]) => Promise<void>,
+  ): Promise<HandlerResult[]>;
+}
+
+/**
+ * Applies a batch of one table's changes at once (a projection). When it throws, the kit handles
+ * the batch's changes one by one with the table's handler, so one poison change goes to the retry
+ * ladder alone: a table with a batch handler needs a handler too.
+ */
+export type BatchHandler<Row, C> = (items: readonly BatchItem<Row>[], context: BatchContext<C>) => Promise<readonly HandlerResult[]>;
+
+export type BatchHandlers<C> = { readonly [S in Subject]?: BatchHandler<RowTypes[S], C> };
+
 /** One handler per captured table the service reads, each typed with that table's row. */
 export type ChangeHandlers<C> = { readonly [S in Subject]?: ChangeHandler<RowTypes[S], C> };
 

@@ -1,4 +1,5 @@
 import type { PoolClient } from '@pipeline/db';
+import { PipelineError } from '@pipeline/runtime';
 import { type Change, comparePositions, type EventPosition, eventPosition, type OpportunitiesRow } from '@pipeline/schemas';
 import { difference, nextState, type ProjectedState } from './state';
 import { applyBuckets, insertTransition, readStored, storedBefore, writeStored } from './store';
@@ -17,7 +18,7 @@ export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated';
  *   before it.
  */
 export async function applyChange(client: PoolClient, change: Change<OpportunitiesRow>, partition: number): Promise<Applied> {
-  const position = eventPosition(change.eventId);
+  const position = positionOf(change.eventId);
   if (change.op === 't') {
     for (const id of await storedBefore(client, partition, position)) {
       await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
@@ -55,4 +56,16 @@ async function moveTo(
   await applyBuckets(client, buckets);
   await writeStored(client, id, after, position, partition);
   return buckets.length > 0;
+}
+
+/** Where a change stands; an event id that does not say it (not written by the cdc-reader) is a dead letter at once. */
+export function positionOf(eventId: string): EventPosition {
+  try {
+    return eventPosition(eventId);
+  } catch (error) {
+    throw new PipelineError(
+      `${(error as Error).message}: the projection orders changes by it, so it cannot apply this one. Find what wrote it to the topic, then resolve the dead letter`,
+      { code: 'INVALID_EVENT_ID', retriable: false },
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { type StartedConsumerService, startConsumerService } from '@pipeline/kit';
 import type { ServiceContext } from '@pipeline/runtime';
 import { type Applied, applyChange } from './apply';
+import { applyChanges } from './apply-batch';
 import { type Config, SERVICE } from './config';
 import { projectorMetrics } from './metrics';
 
@@ -23,6 +24,21 @@ export function start(context: ServiceContext<Config>): Promise<StartedConsumerS
         });
         metrics.events.inc({ projection: config.PROJECTION_NAME, result: result === 'skipped' ? 'skipped' : (applied ?? 'unchanged') });
         return result;
+      },
+    },
+    batchHandlers: {
+      'public.opportunities': async (items, ctx) => {
+        let applied: Applied[] = [];
+        const results = await ctx.applyBatchWithCheckpoint(config.PROJECTION_NAME, items, async (client, fresh) => {
+          applied = await applyChanges(
+            client,
+            fresh.map((item) => item.change),
+            ctx.partition,
+          );
+        });
+        metrics.events.inc({ projection: config.PROJECTION_NAME, result: 'skipped' }, results.filter((r) => r === 'skipped').length);
+        for (const result of applied) metrics.events.inc({ projection: config.PROJECTION_NAME, result });
+        return results;
       },
     },
   });

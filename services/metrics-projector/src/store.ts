@@ -41,6 +41,85 @@ export async function readStored(client: Queryable, id: string): Promise<Stored 
   };
 }
 
+/** Several opportunities as last applied, locked in id order (so two batches cannot deadlock). */
+export async function readStoredMany(client: Queryable, ids: readonly string[]): Promise<Map<string, Stored>> {
+  const { rows } = await client.query<{
+    opportunity_id: string;
+    stage: string | null;
+    value: string | null;
+    owner: string | null;
+    closed_month: string | null;
+    position_lsn: string;
+    position_ord: number;
+    source_partition: number;
+    deleted: boolean;
+  }>(
+    `SELECT opportunity_id, stage, value::text AS value, owner, to_char(closed_month, 'YYYY-MM-DD') AS closed_month,
+            position_lsn::text AS position_lsn, position_ord, source_partition, deleted
+       FROM opportunity_projection WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id FOR UPDATE`,
+    [ids],
+  );
+  return new Map(
+    rows.map((row) => [
+      row.opportunity_id,
+      {
+        state:
+          row.deleted || row.stage === null || row.value === null
+            ? undefined
+            : { stage: row.stage, value: row.value, owner: row.owner, closedMonth: row.closed_month },
+        deleted: row.deleted,
+        position: { lsn: BigInt(row.position_lsn), ordinal: row.position_ord },
+        partition: row.source_partition,
+      },
+    ]),
+  );
+}
+
+/** Several opportunities' states (undefined: a tombstone) in one statement. */
+export async function writeStoredMany(
+  client: Queryable,
+  entries: readonly { id: string; state: ProjectedState | undefined; position: EventPosition; partition: number }[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await client.query(
+    `INSERT INTO opportunity_projection (opportunity_id, stage, value, owner, closed_month, position_lsn, position_ord, source_partition, deleted)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[], $5::date[], $6::bigint[], $7::int[], $8::int[], $9::boolean[])
+     ON CONFLICT (opportunity_id) DO UPDATE SET stage = EXCLUDED.stage, value = EXCLUDED.value, owner = EXCLUDED.owner,
+       closed_month = EXCLUDED.closed_month, position_lsn = EXCLUDED.position_lsn, position_ord = EXCLUDED.position_ord,
+       source_partition = EXCLUDED.source_partition, deleted = EXCLUDED.deleted, updated_at = now()`,
+    [
+      entries.map((e) => e.id),
+      entries.map((e) => e.state?.stage ?? null),
+      entries.map((e) => e.state?.value ?? null),
+      entries.map((e) => e.state?.owner ?? null),
+      entries.map((e) => e.state?.closedMonth ?? null),
+      entries.map((e) => e.position.lsn.toString()),
+      entries.map((e) => e.position.ordinal),
+      entries.map((e) => e.partition),
+      entries.map((e) => e.state === undefined),
+    ],
+  );
+}
+
+/** Several transition rows in one statement; copies of events already recorded add nothing. */
+export async function insertTransitions(client: Queryable, transitions: readonly Transition[]): Promise<void> {
+  if (transitions.length === 0) return;
+  await client.query(
+    `INSERT INTO stage_transitions (opportunity_id, from_stage, to_stage, value, owner, transitioned_at, event_id)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::timestamptz[], $7::text[])
+     ON CONFLICT (event_id) DO NOTHING`,
+    [
+      transitions.map((t) => t.opportunityId),
+      transitions.map((t) => t.from),
+      transitions.map((t) => t.to),
+      transitions.map((t) => t.value),
+      transitions.map((t) => t.owner),
+      transitions.map((t) => t.at),
+      transitions.map((t) => t.eventId),
+    ],
+  );
+}
+
 /** Stores the opportunity's state (or its tombstone, for undefined) at `position`. */
 export async function writeStored(
   client: Queryable,

@@ -28,6 +28,8 @@ export interface ProjectorStack {
   topic: string;
   group: string;
   projector: TestChild | undefined;
+  /** The running projector's HTTP port (/metrics). */
+  projectorPort: number;
   startProjector(env?: Record<string, string>): Promise<TestChild>;
   killProjector(): Promise<void>;
   /** Waits until the reader has published everything committed so far and the projector has applied it. */
@@ -53,6 +55,7 @@ export async function projectorStack(
     topic: `${prefix}.public.opportunities`,
     group,
     projector: undefined,
+    projectorPort: 0,
     startProjector: async (env = {}) => {
       const port = await freePort();
       const child = spawnNode([PROJECTOR_ENTRY], {
@@ -72,6 +75,7 @@ export async function projectorStack(
         ...env,
       });
       stack.projector = child;
+      stack.projectorPort = port;
       await eventually(
         `metrics-projector ready on ${port}`,
         async () => {
