@@ -20,8 +20,10 @@ describe('pipeline projection status', () => {
     );
     const table = pipeline([]);
     expect(table.status).toBe(0);
-    expect(table.stdout).toMatch(/^projection +group +topic +applied \(partition:offset\) +lag +last applied\n/);
-    expect(table.stdout).toMatch(new RegExp(`sales_metrics +metrics-projector +${topic.replace(/\./g, '\\.')} +0:6 +3 +\\d{4}-`));
+    expect(table.stdout).toMatch(/^projection +group +topic +applied \(partition:offset\) +lag +last applied +last rebuild\n/);
+    expect(table.stdout).toMatch(
+      new RegExp(`sales_metrics +metrics-projector +${topic.replace(/\./g, '\\.')} +0:6 +3 +\\d{4}-.* never$`, 'm'),
+    );
     expect(JSON.parse(pipeline(['sales_metrics', '--json']).stdout)).toEqual([
       {
         projection: 'sales_metrics',
@@ -30,6 +32,7 @@ describe('pipeline projection status', () => {
         partitions: [{ partition: 0, applied: '6', end: '10', lag: 3 }],
         lag: 3,
         updatedAt: expect.any(String),
+        lastRebuild: null,
       },
     ]);
     expect(pipeline(['other']).stdout).toBe('projection other has applied nothing yet (no rows of it in projection_checkpoints)\n');

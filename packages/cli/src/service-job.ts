@@ -69,3 +69,38 @@ export async function runServiceJob(run: ServiceJobRun): Promise<{ result: Manua
   }
   return { result: parsed as ManualRunResult, exitCode: code };
 }
+
+export interface ServiceTaskRun extends ConnectionOptions {
+  service: string;
+  /** The task and its arguments, for example ['rebuild']. */
+  args: string[];
+  entry?: string;
+  verbose?: boolean;
+  /** Each log line the service writes (stderr, JSON), as it comes. */
+  onLogLine?: (line: string) => void;
+}
+
+/** Runs a task of a service's entry point (`node dist/main.js <task> …`) with the service's environment: its result line, exit code and log. */
+export async function runServiceTask(run: ServiceTaskRun): Promise<{ code: number; result: unknown; stderr: string[] }> {
+  const entry = entryOf(run.service, run.entry);
+  const brokers = run.brokers ?? cliEnv().KAFKA_BROKERS;
+  const env = { ...processEnv(), DATABASE_URL: databaseUrlOf(run), ...(brokers ? { KAFKA_BROKERS: brokersOf(run).join(',') } : {}) };
+  const args = entry.endsWith('.ts') ? ['--require', 'tsx/cjs', entry, ...run.args] : [entry, ...run.args];
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => {
+    stderr.push(line);
+    run.onLogLine?.(line);
+    if (run.verbose) process.stderr.write(`${line}\n`);
+  });
+  const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? 1)));
+  let result: unknown;
+  try {
+    result = JSON.parse(stdout.at(-1) ?? '');
+  } catch {
+    result = undefined;
+  }
+  return { code, result, stderr };
+}

@@ -60,3 +60,14 @@ CREATE INDEX opportunity_projection_partition_idx ON opportunity_projection (sou
 -- Which consumer group applies a projection: `pipeline replay` refuses such a group (moving its
 -- offsets would only make it skip what it has applied).
 ALTER TABLE projection_checkpoints ADD COLUMN consumer_group text;
+
+-- Rebuilds of a projection (`pipeline projection rebuild`): when, how many events, how it ended.
+CREATE TABLE projection_rebuilds (
+  id           bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  projection   text NOT NULL,
+  started_at   timestamptz NOT NULL,
+  finished_at  timestamptz NOT NULL DEFAULT now(),
+  events       bigint NOT NULL,
+  seconds      double precision NOT NULL
+);
+CREATE INDEX projection_rebuilds_projection_idx ON projection_rebuilds (projection, finished_at DESC);

@@ -31,6 +31,7 @@ export async function applyWithCheckpoint(
   const what = `projection ${position.projection} at ${position.topic}/${position.partition}@${position.offset}`;
   throwIfAborted(signal, what);
   return withTransaction(pool, async (client) => {
+    await lockProjectionShared(client, position.projection);
     const { rows } = await client.query<{ offset: string }>(
       `SELECT "offset"::text AS offset FROM projection_checkpoints
         WHERE projection = $1 AND topic = $2 AND "partition" = $3 FOR UPDATE`,
@@ -86,41 +87,70 @@ export async function applyBatchWithCheckpoint(
   const what = `projection ${batch.projection} at ${batch.topic}/${batch.partition}@${batch.messages[0]?.offset}..${last.offset}`;
   throwIfAborted(signal, what);
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ offset: string }>(
-      `SELECT "offset"::text AS offset FROM projection_checkpoints
-        WHERE projection = $1 AND topic = $2 AND "partition" = $3 FOR UPDATE`,
-      [batch.projection, batch.topic, batch.partition],
-    );
-    const stored = rows[0]?.offset === undefined ? -1n : BigInt(rows[0].offset);
-    const ahead = batch.messages.map((message, index) => ({ ...message, index })).filter((message) => BigInt(message.offset) > stored);
-    const ids = ahead.filter((message) => message.eventId !== undefined);
-    const { rows: inserted } = await client.query<{ event_id: string }>(
-      `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
-       ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
-      [`projection:${batch.projection}`, ids.map((message) => message.eventId)],
-    );
-    const newIds = new Set(inserted.map((row) => row.event_id));
-    // A message without an event id is applied by position alone; one whose id was seen before (or
-    // earlier in this batch: the reader may write a change twice) is not.
-    const fresh = ahead
-      .filter((message) => {
-        if (message.eventId === undefined) return true;
-        if (!newIds.has(message.eventId)) return false;
-        newIds.delete(message.eventId);
-        return true;
-      })
-      .map((message) => message.index);
-    if (fresh.length > 0) await apply(client, fresh);
-    await client.query(
-      `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset", consumer_group) VALUES ($1, $2, $3, $4, $5)
-       ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = GREATEST(projection_checkpoints."offset", EXCLUDED."offset"),
-         updated_at = now(), consumer_group = coalesce(EXCLUDED.consumer_group, projection_checkpoints.consumer_group)`,
-      [batch.projection, batch.topic, batch.partition, last.offset, batch.group ?? null],
-    );
+    await lockProjectionShared(client, batch.projection);
+    const results = await applyBatchInTransaction(client, batch, apply);
     throwIfAborted(signal, what);
-    const applied = new Set(fresh);
-    return batch.messages.map((_, index) => (applied.has(index) ? 'applied' : 'skipped'));
+    return results;
   });
+}
+
+/**
+ * `applyBatchWithCheckpoint`'s work inside a transaction the caller holds (a rebuild's swap,
+ * which applies its last batches under the projection's exclusive lock).
+ */
+export async function applyBatchInTransaction(
+  client: PoolClient,
+  batch: CheckpointBatch,
+  apply: (client: PoolClient, fresh: readonly number[]) => Promise<void>,
+): Promise<('applied' | 'skipped')[]> {
+  const last = batch.messages.at(-1);
+  if (!last) return [];
+  const { rows } = await client.query<{ offset: string }>(
+    `SELECT "offset"::text AS offset FROM projection_checkpoints
+      WHERE projection = $1 AND topic = $2 AND "partition" = $3 FOR UPDATE`,
+    [batch.projection, batch.topic, batch.partition],
+  );
+  const stored = rows[0]?.offset === undefined ? -1n : BigInt(rows[0].offset);
+  const ahead = batch.messages.map((message, index) => ({ ...message, index })).filter((message) => BigInt(message.offset) > stored);
+  const ids = ahead.filter((message) => message.eventId !== undefined);
+  const { rows: inserted } = await client.query<{ event_id: string }>(
+    `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
+     ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
+    [`projection:${batch.projection}`, ids.map((message) => message.eventId)],
+  );
+  const newIds = new Set(inserted.map((row) => row.event_id));
+  // A message without an event id is applied by position alone; one whose id was seen before (or
+  // earlier in this batch: the reader may write a change twice) is not.
+  const fresh = ahead
+    .filter((message) => {
+      if (message.eventId === undefined) return true;
+      if (!newIds.has(message.eventId)) return false;
+      newIds.delete(message.eventId);
+      return true;
+    })
+    .map((message) => message.index);
+  if (fresh.length > 0) await apply(client, fresh);
+  await client.query(
+    `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset", consumer_group) VALUES ($1, $2, $3, $4, $5)
+     ON CONFLICT (projection, topic, "partition") DO UPDATE SET "offset" = GREATEST(projection_checkpoints."offset", EXCLUDED."offset"),
+       updated_at = now(), consumer_group = coalesce(EXCLUDED.consumer_group, projection_checkpoints.consumer_group)`,
+    [batch.projection, batch.topic, batch.partition, last.offset, batch.group ?? null],
+  );
+  const applied = new Set(fresh);
+  return batch.messages.map((_, index) => (applied.has(index) ? 'applied' : 'skipped'));
+}
+
+/** The advisory lock key of a projection: every apply holds it shared, a rebuild's swap exclusively. */
+const projectionLockKey = (projection: string) => `projection:${projection}`;
+
+/** Held shared by every apply transaction of `projection` until it ends. */
+export async function lockProjectionShared(client: PoolClient, projection: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 17))', [projectionLockKey(projection)]);
+}
+
+/** Held exclusively by a rebuild's swap: waits for the applies in progress, holds off the next ones until it ends. */
+export async function lockProjectionExclusive(client: PoolClient, projection: string): Promise<void> {
+  await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 17))', [projectionLockKey(projection)]);
 }
 
 /** The stored offset of each partition of a topic for a projection (where a rebuild or resume starts). */

@@ -7,6 +7,8 @@ export type PoolClient = pg.PoolClient;
 export type Queryable = Pool | PoolClient | pg.Client;
 
 export interface PoolOptions {
+  /** Schemas searched for unqualified names, for example `projection_rebuild,public` (a rebuild's shadow tables first). */
+  searchPath?: string;
   connectionString: string;
   /** Shown in pg_stat_activity, so an operator sees which service holds a connection. */
   applicationName: string;
@@ -23,6 +25,7 @@ export function makePool(options: PoolOptions, onError: (error: Error) => void =
     application_name: options.applicationName,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    ...(options.searchPath ? { options: `-c search_path=${options.searchPath}` } : {}),
   });
   // An idle client whose server went away emits 'error'; unhandled, that would end the process.
   pool.on('error', onError);

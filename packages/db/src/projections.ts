@@ -34,3 +34,12 @@ export async function projectionCheckpoints(client: Queryable, projection?: stri
     updatedAt: row.updated_at,
   }));
 }
+
+/** The last rebuild of each projection: when it finished, from how many events, how long it took. */
+export async function lastRebuilds(client: Queryable): Promise<Map<string, { finishedAt: Date; events: number; seconds: number }>> {
+  const { rows } = await client.query<{ projection: string; finished_at: Date; events: string; seconds: number }>(
+    `SELECT DISTINCT ON (projection) projection, finished_at, events::text AS events, seconds FROM projection_rebuilds
+      ORDER BY projection, finished_at DESC`,
+  );
+  return new Map(rows.map((row) => [row.projection, { finishedAt: row.finished_at, events: Number(row.events), seconds: row.seconds }]));
+}

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { sharedStack } from './shared-stack';
 
@@ -22,4 +22,20 @@ export function runPipeline(args: readonly string[], env: Record<string, string>
     env: { ...process.env, ...env },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** `runPipeline` without blocking this process (a test that keeps writing while the command runs). */
+export function runPipelineAsync(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+  const repoRoot = sharedStack().config.repoRoot;
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'pipeline'), [...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += String(chunk);
+  });
+  child.stderr.on('data', (chunk) => {
+    stderr += String(chunk);
+  });
+  child.stdin.end();
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
 }

@@ -1,17 +1,19 @@
-import { type StartedConsumerService, startConsumerService } from '@pipeline/kit';
-import type { ServiceContext } from '@pipeline/runtime';
+import { connectBackends, startConsumerService } from '@pipeline/kit';
+import { PipelineError, type ServiceContext, type StartedService } from '@pipeline/runtime';
 import { type Applied, applyChange } from './apply';
 import { applyChanges } from './apply-batch';
 import { type Config, SERVICE } from './config';
 import { projectorMetrics } from './metrics';
+import { rebuildProjection } from './rebuild/rebuild';
 
 /**
  * metrics-projector: opportunity changes into sales metrics per owner (and per month of close),
  * pipeline value per stage and stage transitions, exactly once: each change and the projection's
  * Kafka position commit in one transaction (applyWithCheckpoint).
  */
-export function start(context: ServiceContext<Config>): Promise<StartedConsumerService> {
+export function start(context: ServiceContext<Config>): Promise<StartedService> {
   const { config } = context;
+  if (context.task?.name === 'rebuild') return Promise.resolve(startRebuild(context));
   const metrics = projectorMetrics(context.registry);
   metrics.init(config.PROJECTION_NAME);
   return startConsumerService(context, {
@@ -42,4 +44,20 @@ export function start(context: ServiceContext<Config>): Promise<StartedConsumerS
       },
     },
   });
+}
+
+/** Task mode `rebuild`: the projection rebuilt beside the live projector and swapped in (`pipeline projection rebuild`). */
+function startRebuild(context: ServiceContext<Config>): StartedService {
+  const backends = connectBackends(`${SERVICE}-rebuild`, context.config, context.logger);
+  return {
+    stop: () => backends.close(),
+    task: rebuildProjection(context.config, backends.kafka, backends.pool, context.logger).then(
+      (result) => ({ ok: true, result: { ...result } }),
+      // A refusal is an answer, not a crash: one line saying why and what to do.
+      (error: unknown) => {
+        if (error instanceof PipelineError && !error.retriable) return { ok: false, exitCode: 1, result: { error: error.message } };
+        throw error;
+      },
+    ),
+  };
 }

@@ -1,7 +1,9 @@
-import { projectionCheckpoints } from '@pipeline/db';
+import { lastRebuilds, projectionCheckpoints } from '@pipeline/db';
 import { Command } from 'commander';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
-import { formatTable, printJson } from '../output';
+import { CliError, formatDuration, formatTable, printJson } from '../output';
+import { progressBar } from '../progress';
+import { runServiceTask } from '../service-job';
 
 interface StatusOptions extends ConnectionOptions {
   json?: boolean;
@@ -16,6 +18,7 @@ export interface ProjectionTopicStatus {
   /** Messages written to the topic and not applied yet (null when the topic is gone). */
   lag: number | null;
   updatedAt: string;
+  lastRebuild: { finishedAt: string; events: number; seconds: number } | null;
 }
 
 function statusCommand(): Command {
@@ -27,7 +30,9 @@ function statusCommand(): Command {
     .option('--json', 'print the result as JSON');
   for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
   return command.action(async (projection: string | undefined, options: StatusOptions) => {
-    const checkpoints = await withPool(options, (pool) => projectionCheckpoints(pool, projection));
+    const [checkpoints, rebuilds] = await withPool(options, (pool) =>
+      Promise.all([projectionCheckpoints(pool, projection), lastRebuilds(pool)]),
+    );
     const admin = cliKafka(options).admin();
     await admin.connect();
     const statuses: ProjectionTopicStatus[] = [];
@@ -60,6 +65,10 @@ function statusCommand(): Command {
           partitions,
           lag: ends ? partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0) : null,
           updatedAt: new Date(Math.max(...rows.map((row) => row.updatedAt.getTime()))).toISOString(),
+          lastRebuild: (() => {
+            const last = rebuilds.get(first.projection);
+            return last ? { finishedAt: last.finishedAt.toISOString(), events: last.events, seconds: last.seconds } : null;
+          })(),
         });
       }
     } finally {
@@ -81,13 +90,74 @@ function statusCommand(): Command {
       s.partitions.map((p) => `${p.partition}:${p.applied}`).join(' '),
       s.lag === null ? 'topic gone' : String(s.lag),
       s.updatedAt,
+      s.lastRebuild ? `${s.lastRebuild.finishedAt} (${s.lastRebuild.events} events)` : 'never',
     ]);
-    process.stdout.write(`${formatTable(['projection', 'group', 'topic', 'applied (partition:offset)', 'lag', 'last applied'], rows)}\n`);
+    process.stdout.write(
+      `${formatTable(['projection', 'group', 'topic', 'applied (partition:offset)', 'lag', 'last applied', 'last rebuild'], rows)}\n`,
+    );
   });
+}
+
+function rebuildCommand(): Command {
+  const command = new Command('rebuild')
+    .description(
+      'Rebuild a service’s projection from the earliest offset into shadow tables while the live service keeps serving, then swap them in ' +
+        'atomically (through the service’s own entry point: node dist/main.js rebuild). Refused when the topic may have lost messages',
+    )
+    .argument('<service>', 'the service whose projection it is (metrics-projector)')
+    .option('--entry <file>', "the service's entry point (default: services/<service>/dist/main.js)")
+    .option('--verbose', 'show the service’s log lines as it runs')
+    .option('--json', 'print the outcome as JSON');
+  for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
+  return command.action(async (service: string, options: ConnectionOptions & { entry?: string; verbose?: boolean; json?: boolean }) => {
+    const bar = progressBar(`rebuilding ${service}'s projection`, !options.json && !options.verbose);
+    const { code, result, stderr } = await runServiceTask({
+      ...options,
+      service,
+      args: ['rebuild'],
+      onLogLine: (line) => {
+        const entry = parseLogLine(line);
+        if (entry?.msg === 'rebuild progress' && typeof entry.done === 'number' && typeof entry.total === 'number') {
+          bar.update(entry.done, Math.max(entry.total, entry.done));
+        }
+      },
+    });
+    bar.stop();
+    if (!result || typeof result !== 'object') {
+      throw new CliError(`${service} could not rebuild (exit code ${code}):\n${stderr.slice(-15).join('\n')}`, code === 0 ? 1 : code);
+    }
+    const outcome = result as {
+      error?: string;
+      projection?: string;
+      events?: number;
+      seconds?: number;
+      eventsPerSecond?: number;
+      unapplied?: number;
+    };
+    if (outcome.error) throw new CliError(`${service} refused to rebuild: ${outcome.error}`, code || 1);
+    if (options.json) printJson(outcome);
+    else {
+      process.stdout.write(
+        `rebuilt ${outcome.projection} from ${outcome.events} events in ${formatDuration(Math.round((outcome.seconds ?? 0) * 1000))} ` +
+          `(${outcome.eventsPerSecond} events/s${outcome.unapplied ? `, ${outcome.unapplied} left out as the live projector left them` : ''}); ` +
+          'the rebuilt tables are live\n',
+      );
+    }
+    process.exitCode = code;
+  });
+}
+
+function parseLogLine(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
 }
 
 export function projectionCommand(): Command {
   return new Command('projection')
     .description('Read models built from the change topics (metrics-projector’s sales_metrics)')
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(rebuildCommand());
 }

@@ -27,6 +27,7 @@ export interface ProjectorStack {
   kafka: Kafka;
   topic: string;
   group: string;
+  schemaTopic: string;
   projector: TestChild | undefined;
   /** The running projector's HTTP port (/metrics). */
   projectorPort: number;
@@ -54,6 +55,7 @@ export async function projectorStack(
     kafka,
     topic: `${prefix}.public.opportunities`,
     group,
+    schemaTopic,
     projector: undefined,
     projectorPort: 0,
     startProjector: async (env = {}) => {

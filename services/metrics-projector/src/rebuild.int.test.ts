@@ -1,0 +1,71 @@
+import { runPipelineAsync, sharedStack } from '@pipeline/testing';
+import { readModelDifferences } from './__tests__/compare';
+import { type ProjectorStack, projectorStack } from './__tests__/harness';
+import { installAuditTrigger, runWorkload } from './__tests__/workload';
+
+const pipeline = runPipelineAsync;
+
+describe('pipeline projection rebuild', () => {
+  let stack: ProjectorStack;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    stack = await projectorStack('projrebuild');
+    await installAuditTrigger(stack.db);
+    await stack.startProjector();
+    env = {
+      DATABASE_URL: stack.db.url,
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      CDC_TOPIC_PREFIX: stack.topic.replace(/\.public\.opportunities$/, ''),
+      SCHEMA_TOPIC: stack.schemaTopic,
+      CONSUMER_GROUP: stack.group,
+      LOG_LEVEL: 'info',
+    };
+  }, 120_000);
+  afterAll(async () => {
+    await stack?.close();
+  });
+
+  it('rebuilt while writes go on, the tables equal the incremental ones and SQL; the live projector goes on from the swap', async () => {
+    await runWorkload(stack.db, { seed: 7, sessions: 2, operationsPerSession: 1_500 });
+    await stack.settled();
+    expect(await readModelDifferences(stack.db, { transitions: true })).toEqual([]);
+
+    const writes = runWorkload(stack.db, { seed: 8, sessions: 2, operationsPerSession: 1_500, pauseMs: 1 });
+    const rebuilt = await pipeline(['projection', 'rebuild', 'metrics-projector', '--json'], env);
+    await writes;
+    expect(rebuilt.stderr).toBe('');
+    expect(rebuilt.status).toBe(0);
+    const outcome = JSON.parse(rebuilt.stdout) as { projection: string; events: number; eventsPerSecond: number };
+    expect(outcome).toMatchObject({ projection: 'sales_metrics', events: expect.any(Number), eventsPerSecond: expect.any(Number) });
+    expect(outcome.events).toBeGreaterThan(3_000);
+    process.stdout.write(`projection rebuild: ${outcome.events} events at ${outcome.eventsPerSecond} events/s\n`);
+
+    await stack.settled();
+    expect(await readModelDifferences(stack.db, { transitions: true })).toEqual([]);
+    const { rows } = await stack.db.pool.query(`SELECT projection, events FROM projection_rebuilds`);
+    expect(rows).toEqual([{ projection: 'sales_metrics', events: String(outcome.events) }]);
+    const { rows: schemas } = await stack.db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'projection_%'`);
+    expect(schemas).toEqual([]);
+  }, 300_000);
+
+  it('refuses a topic that does not keep every message', async () => {
+    const admin = stack.kafka.admin();
+    await admin.connect();
+    const retention = async (value: string) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [{ type: 2, name: stack.topic, configEntries: [{ name: 'retention.ms', value }] }],
+      });
+    try {
+      await retention('604800000');
+      const refused = await pipeline(['projection', 'rebuild', 'metrics-projector'], env);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(
+        `metrics-projector refused to rebuild: ${stack.topic} keeps messages for retention.ms=604800000, not forever: a rebuild from it could miss changes.`,
+      );
+    } finally {
+      await retention('-1');
+      await admin.disconnect();
+    }
+  }, 120_000);
+});

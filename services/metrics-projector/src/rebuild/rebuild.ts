@@ -1,0 +1,210 @@
+import { applyBatchInTransaction, lockProjectionExclusive, makePool, type Pool, type PoolClient, withTransaction } from '@pipeline/db';
+import { SchemaResolver } from '@pipeline/kafka';
+import { type Logger, PipelineError } from '@pipeline/runtime';
+import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, type OpportunitiesRow, toChange } from '@pipeline/schemas';
+import type { Kafka, KafkaMessage } from 'kafkajs';
+import { applyChanges } from '../apply-batch';
+import type { Config } from '../config';
+import { createShadow, dropRetired, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
+
+export interface RebuildResult {
+  projection: string;
+  topic: string;
+  /** Messages read from the earliest offset to the swap. */
+  events: number;
+  /** Messages that could not be applied (undecodable, or no position): the live projector dead-lettered them too. */
+  unapplied: number;
+  seconds: number;
+  eventsPerSecond: number;
+}
+
+const SUBJECT = 'public.opportunities';
+
+/**
+ * Rebuilds the projection from the earliest offset into shadow tables while the live projector
+ * keeps serving, then swaps them in: under the projection's exclusive lock (which every apply holds
+ * shared) it catches up with the log end, swaps tables, checkpoints and processed-events namespace
+ * in one transaction. Refuses a topic that may have lost messages (retention not unlimited, or a
+ * log start above 0). Progress goes to the log as `rebuild progress` lines.
+ */
+export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool, logger: Logger): Promise<RebuildResult> {
+  const projection = config.PROJECTION_NAME;
+  const shadow = shadowName(projection);
+  const topic = cdcTopic(config.CDC_TOPIC_PREFIX, SUBJECT);
+  const started = Date.now();
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: Map<number, bigint>;
+  try {
+    await refuseIncompleteTopic(admin, topic);
+    ends = await endOffsets(admin, topic);
+  } finally {
+    await admin.disconnect();
+  }
+  const total = [...ends.values()].reduce((sum, end) => sum + Number(end), 0);
+  await createShadow(pool, projection);
+  const shadowPool = makePool(
+    { connectionString: config.DATABASE_URL, applicationName: 'metrics-projector-rebuild', max: 4, searchPath: `${SHADOW_SCHEMA},public` },
+    (error) => logger.warn({ err: error }, 'an idle database connection of the rebuild failed'),
+  );
+  const resolver = new SchemaResolver({ kafka, topic: config.SCHEMA_TOPIC, bundled: bundledSchemas() });
+  const decoder = new EnvelopeDecoder(resolver.resolve);
+  const applied = new Map<number, bigint>();
+  let events = 0;
+  let unapplied = 0;
+  let swapClient: PoolClient | undefined;
+  let swapped = false;
+  // One at a time: a batch and the swap never run together on the swap's connection.
+  let chain: Promise<unknown> = Promise.resolve();
+  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+    const run = chain.then(work);
+    chain = run.catch(() => undefined);
+    return run;
+  };
+  const consumer = kafka.consumer({
+    groupId: `${config.CONSUMER_GROUP ?? 'metrics-projector'}.rebuild.${started}`,
+    maxBytes: 8 * 1024 * 1024,
+  });
+  const progress = setInterval(() => {
+    const seconds = (Date.now() - started) / 1000;
+    logger.info({ done: events, total, eventsPerSecond: Math.round(events / seconds) }, 'rebuild progress');
+  }, 1_000);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatchAutoResolve: true,
+      // One batch at a time: when the swap begins, no batch is half-way through a transaction of its own.
+      partitionsConsumedConcurrently: 1,
+      eachBatch: ({ batch, heartbeat }) =>
+        exclusive(async () => {
+          if (swapped) return;
+          const items: { change: Change<OpportunitiesRow>; offset: string; eventId: string }[] = [];
+          for (const message of batch.messages) {
+            const change = await decodeOrSkip(decoder, message, logger);
+            if (change) items.push({ change, offset: message.offset, eventId: change.eventId });
+            else unapplied += 1;
+          }
+          const apply = (client: PoolClient) =>
+            applyBatchInTransaction(
+              client,
+              {
+                projection: shadow,
+                topic,
+                partition: batch.partition,
+                messages: items.map(({ offset, eventId }) => ({ offset, eventId })),
+              },
+              async (inner, fresh) => {
+                await applyChanges(
+                  inner,
+                  fresh.map((index) => items[index]?.change as Change<OpportunitiesRow>),
+                  batch.partition,
+                );
+              },
+            );
+          if (items.length > 0) {
+            if (swapClient) await apply(swapClient);
+            else await withTransaction(shadowPool, apply);
+          }
+          events += batch.messages.length;
+          const last = batch.messages.at(-1);
+          if (last) applied.set(batch.partition, BigInt(last.offset) + 1n);
+          await heartbeat();
+        }),
+    });
+    const reached = (targets: Map<number, bigint>) => [...targets].every(([partition, end]) => (applied.get(partition) ?? 0n) >= end);
+    while (!reached(ends)) await new Promise((resolve) => setTimeout(resolve, 100));
+    logger.info({ events, total }, 'rebuild caught up with the log end it started from: swapping');
+
+    // The swap: every live apply waits from here until the commit.
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      await lockProjectionExclusive(client, projection);
+      await client.query(`SET LOCAL search_path TO ${SHADOW_SCHEMA}, public`);
+      swapClient = client;
+      const admin2 = kafka.admin();
+      await admin2.connect();
+      try {
+        ends = await endOffsets(admin2, topic);
+      } finally {
+        await admin2.disconnect();
+      }
+      while (!reached(ends)) await new Promise((resolve) => setTimeout(resolve, 20));
+      await exclusive(async () => {
+        swapped = true;
+        consumer.pause([{ topic }]);
+        await client.query('SET LOCAL search_path TO public');
+        await swapShadow(client, projection);
+        await client.query('INSERT INTO projection_rebuilds (projection, started_at, events, seconds) VALUES ($1, $2, $3, $4)', [
+          projection,
+          new Date(started),
+          events,
+          (Date.now() - started) / 1000,
+        ]);
+        await client.query('COMMIT');
+      });
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      swapClient = undefined;
+      client.release();
+    }
+    await dropRetired(pool);
+    const seconds = (Date.now() - started) / 1000;
+    return { projection, topic, events, unapplied, seconds, eventsPerSecond: Math.round(events / seconds) };
+  } finally {
+    clearInterval(progress);
+    await consumer.disconnect().catch(() => undefined);
+    await shadowPool.end();
+  }
+}
+
+/** A rebuild must see every message ever written: unlimited retention, nothing deleted from the start. */
+async function refuseIncompleteTopic(admin: ReturnType<Kafka['admin']>, topic: string): Promise<void> {
+  const described = await admin.describeConfigs({
+    resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }],
+    includeSynonyms: false,
+  });
+  const retention = described.resources[0]?.configEntries.find((entry) => entry.configName === 'retention.ms')?.configValue;
+  if (retention !== '-1') {
+    throw new PipelineError(
+      `${topic} keeps messages for retention.ms=${retention}, not forever: a rebuild from it could miss changes. ` +
+        `Set retention.ms=-1 on the topic (kafka-configs --alter --add-config retention.ms=-1) if it never deleted anything, else rebuild from a new snapshot`,
+      { code: 'REBUILD_REFUSED', retriable: false },
+    );
+  }
+  const offsets = await admin.fetchTopicOffsets(topic);
+  const started = offsets.filter((offset) => offset.low !== '0');
+  if (started.length > 0) {
+    throw new PipelineError(
+      `${topic} no longer starts at offset 0 (${started.map((o) => `partition ${o.partition} starts at ${o.low}`).join(', ')}): ` +
+        'changes were deleted, so a rebuild from it would miss them. Take a new snapshot (see docs/operations.md) instead',
+      { code: 'REBUILD_REFUSED', retriable: false },
+    );
+  }
+}
+
+async function endOffsets(admin: ReturnType<Kafka['admin']>, topic: string): Promise<Map<number, bigint>> {
+  return new Map((await admin.fetchTopicOffsets(topic)).map((offset) => [offset.partition, BigInt(offset.high)]));
+}
+
+async function decodeOrSkip(
+  decoder: EnvelopeDecoder,
+  message: KafkaMessage,
+  logger: Logger,
+): Promise<Change<OpportunitiesRow> | undefined> {
+  try {
+    const change = toChange(await decoder.decode<OpportunitiesRow>(message.value));
+    // Only what the projector could order: the live one dead-lettered the rest.
+    if (change.subject !== SUBJECT || !/^[^:]+:[0-9A-Fa-f]+\/[0-9A-Fa-f]+:(\d+|r)(:|$)/.test(change.eventId)) return undefined;
+    return change;
+  } catch (error) {
+    logger.warn(
+      { err: error, offset: message.offset },
+      'rebuild: a message that does not decode is left out (the live projector dead-lettered it)',
+    );
+    return undefined;
+  }
+}
