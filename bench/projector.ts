@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readTopicToEnd, SchemaResolver } from '@pipeline/kafka';
 import { bundledSchemas, EnvelopeDecoder } from '@pipeline/schemas';
@@ -9,8 +9,9 @@ import { benchDatabase, type Database, log, startReader, stopChild } from './sup
 /**
  * metrics-projector on a backlog of opportunity changes, the built service behind the real reader:
  * the live projector's apply rate (a batch per partition and its checkpoint in one transaction), printed
- * beside the rate of reading and decoding the same topic without applying (same run). The
- * rebuild's rate (target ≥ 20,000 events/s) is printed once rebuilds exist.
+ * beside the rate of reading and decoding the same topic without applying (same run), and a
+ * rebuild of the whole topic while the live projector serves (target ≥ 20,000 events/s, printed,
+ * never asserted).
  */
 
 /** About this many events: snapshot rows and streamed changes. */
@@ -119,7 +120,31 @@ export async function benchProjector(): Promise<void> {
       `metrics-projector live: ${Math.round(liveRate)} events/s (${total} in ${liveSeconds.toFixed(1)} s, start to caught up); ` +
         `reading and decoding alone ${Math.round(readRate)} events/s; ratio ${(liveRate / readRate).toFixed(3)}`,
     );
-    log('rebuild: not built yet (`pipeline projection rebuild`, issue 15; target ≥ 20,000 events/s)');
+    // (c) A rebuild of the same topic while the live projector serves (`node dist/main.js rebuild`, what the CLI runs).
+    const rebuild = spawnSync(process.execPath, [PROJECTOR, 'rebuild'], {
+      encoding: 'utf8',
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: db.url,
+        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+        CDC_TOPIC_PREFIX: `bench_${id}`,
+        SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
+        CONSUMER_GROUP: group,
+        LOG_LEVEL: 'warn',
+      },
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    const outcome = JSON.parse(rebuild.stdout.trim().split('\n').at(-1) ?? '{}') as {
+      events?: number;
+      seconds?: number;
+      eventsPerSecond?: number;
+    };
+    if (rebuild.status !== 0 || !outcome.events)
+      throw new Error(`the rebuild failed (exit ${rebuild.status}): ${rebuild.stderr.slice(-2000)}`);
+    log(
+      `rebuild while live: ${outcome.eventsPerSecond} events/s (${outcome.events} in ${outcome.seconds?.toFixed(1)} s, consumer start to swap); ` +
+        `ratio to reading alone ${((outcome.eventsPerSecond ?? 0) / readRate).toFixed(2)}; target ≥ 20,000 events/s: ${(outcome.eventsPerSecond ?? 0) >= 20_000 ? 'met' : 'not met'}`,
+    );
   } finally {
     for (const child of [projector, reader]) if (child && child.exitCode === null) await stopChild(child);
     await db.drop();
