@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { deleteTestTopics, freePort, groupCaughtUp, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import { deleteTestTopics, groupCaughtUp, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { benchDatabase, type Database, log, startReader, stopChild } from './support';
+import { benchDatabase, type Database, log, startReader, startService, stopChild } from './support';
 
 /**
  * inventory-watcher's handling rate, the real service (dist/main.js) behind the real cdc-reader:
@@ -18,29 +18,12 @@ const ROUNDS = Number(process.env.BENCH_INVENTORY_ROUNDS ?? 2);
 const WATCHER = join(__dirname, '..', 'services', 'inventory-watcher', 'dist', 'main.js');
 
 async function startWatcher(db: Database, id: string, group: string): Promise<ChildProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [WATCHER], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      HTTP_PORT: String(port),
-      CDC_TOPIC_PREFIX: `bench_${id}`,
-      SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
-      CONSUMER_GROUP: group,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  return startService(WATCHER, {
+    DATABASE_URL: db.url,
+    CDC_TOPIC_PREFIX: `bench_${id}`,
+    SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
+    CONSUMER_GROUP: group,
   });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return child;
-    } catch {
-      // not yet
-    }
-    if (child.exitCode !== null) throw new Error(`inventory-watcher exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Waits until `expected` records are in the topic and the group handled them; the group's outcomes since `mark`. */

@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deleteTestTopics, freePort, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import { deleteTestTopics, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import { renderInvoice } from '../services/order-processor/src/invoice-pdf';
 import type { OrderView } from '../services/order-processor/src/order';
-import { benchDatabase, type Database, log, startReader, stopChild } from './support';
+import { benchDatabase, type Database, log, startReader, startService, stopChild } from './support';
 
 /**
  * order-processor on a burst of new orders, the built service behind the real cdc-reader, sending
@@ -28,15 +28,12 @@ const PARTITIONS = Number(process.env.BENCH_ORDERS_PARTITIONS ?? 6);
 const PROCESSOR = join(__dirname, '..', 'services', 'order-processor', 'dist', 'main.js');
 
 async function startProcessor(db: Database, id: string, storeDir: string): Promise<ChildProcess> {
-  const port = await freePort();
   // BENCH_CPU_PROF=<folder>: the processor writes a V8 CPU profile there when it stops.
   const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-  const child = spawn(process.execPath, [...profile, PROCESSOR], {
-    env: {
-      PATH: process.env.PATH ?? '',
+  return startService(
+    PROCESSOR,
+    {
       DATABASE_URL: db.url,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      HTTP_PORT: String(port),
       CDC_TOPIC_PREFIX: `bench_${id}`,
       SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
       CONSUMER_GROUP: `bench_${id}_orders`,
@@ -46,19 +43,9 @@ async function startProcessor(db: Database, id: string, storeDir: string): Promi
       AWS_SECRET_ACCESS_KEY: 'local',
       INVOICE_STORE_DIR: storeDir,
       INVOICE_LINK_SECRET: 'b'.repeat(64),
-      LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return child;
-    } catch {
-      // not yet
-    }
-    if (child.exitCode !== null) throw new Error(`order-processor exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+    profile,
+  );
 }
 
 /** Orders like the tests': two items each, one of them drawing stock; each order in a transaction of its own, four writers. */

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { readTopicToEnd, SchemaResolver } from '@pipeline/kafka';
 import { bundledSchemas, EnvelopeDecoder } from '@pipeline/schemas';
-import { deleteTestTopics, freePort, groupCaughtUp, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
+import { deleteTestTopics, groupCaughtUp, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { KafkaMessage } from 'kafkajs';
-import { benchDatabase, type Database, log, startReader, stopChild } from './support';
+import { benchDatabase, type Database, log, startReader, startService, stopChild } from './support';
 
 /**
  * metrics-projector on a backlog of opportunity changes, the built service behind the real reader:
@@ -19,29 +19,12 @@ const EVENTS = Number(process.env.BENCH_PROJECTOR_EVENTS ?? 200_000);
 const PROJECTOR = join(__dirname, '..', 'services', 'metrics-projector', 'dist', 'main.js');
 
 async function startProjector(db: Database, id: string, group: string): Promise<ChildProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [PROJECTOR], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      DATABASE_URL: db.url,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      HTTP_PORT: String(port),
-      CDC_TOPIC_PREFIX: `bench_${id}`,
-      SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
-      CONSUMER_GROUP: group,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
+  return startService(PROJECTOR, {
+    DATABASE_URL: db.url,
+    CDC_TOPIC_PREFIX: `bench_${id}`,
+    SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
+    CONSUMER_GROUP: group,
   });
-  for (;;) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return child;
-    } catch {
-      // not yet
-    }
-    if (child.exitCode !== null) throw new Error(`metrics-projector exited with ${child.exitCode}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** Rows from before the slot (they arrive as the snapshot), inserted 5,000 to a transaction: two sevenths of the events. */

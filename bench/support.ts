@@ -109,3 +109,27 @@ export async function stopChild(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
   await once(child, 'exit');
 }
+
+/** Starts a compiled service (`services/<name>/dist/main.js`) on a free port and waits until /readyz answers 200. */
+export async function startService(entry: string, env: Record<string, string>, args: string[] = []): Promise<ChildProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...args, entry], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      LOG_LEVEL: 'warn',
+      ...env,
+      HTTP_PORT: String(port),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200) return child;
+    } catch {
+      // not yet
+    }
+    if (child.exitCode !== null) throw new Error(`${entry} exited with ${child.exitCode}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}

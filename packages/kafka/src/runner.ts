@@ -60,7 +60,7 @@ export interface ConsumerRunnerOptions<E> {
    * with `handle`, so one poison event goes to the retry ladder alone. Retry and redrive copies
    * always go one by one.
    */
-  handleBatch?: (events: readonly BatchEvent<E>[], signal: AbortSignal) => Promise<readonly (HandlerResult | void)[]>;
+  handleBatch?: (events: readonly BatchEvent<E>[], signal: AbortSignal) => Promise<readonly HandlerResult[]>;
   /** Most messages in one `handleBatch` call. Default 500. */
   maxBatchSize?: number;
   /** Told of a whole batch's outcomes at once (one write instead of one per event); else `onOutcome` for each. */
@@ -328,7 +328,7 @@ export class ConsumerRunner<E> {
       return 'fallback';
     }
     const controller = new AbortController();
-    let results: readonly (HandlerResult | void)[];
+    let results: readonly HandlerResult[];
     try {
       results = await this.withDeadline(handleBatch(events, controller.signal), controller);
     } catch (thrown) {

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
+import { inheritedEnv, testLogLevel } from './env';
+import { eventually } from './kafka';
+import { freePort } from './private-stack';
+import { sharedStack } from './shared-stack';
 
 /** A test's child process: its stdout lines, how it ended, and waits on both. */
 export interface TestChild {
@@ -53,4 +57,39 @@ export function spawnNode(args: string[], env: Record<string, string>): TestChil
       check();
     });
   return { process: child, lines, waitForLine, exited };
+}
+
+/**
+ * Starts a compiled consumer service (`services/<name>/dist/main.js`) for an end-to-end test: the
+ * shared broker, quick-rejoin timeouts (a SIGKILLed member's partitions move on after 6 s), short
+ * retry delays, a free port; resolves once /readyz answers 200. `env` adds or overrides.
+ */
+export async function startServiceChild(entry: string, env: Record<string, string>): Promise<TestChild & { port: number }> {
+  const port = await freePort();
+  const child = spawnNode([entry], {
+    PATH: inheritedEnv().PATH ?? '',
+    KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+    RETRY_DELAYS_MS: '1000,1000,1000',
+    CONSUMER_SESSION_TIMEOUT_MS: '6000',
+    HANDLER_TIMEOUT_MS: '5000',
+    SHUTDOWN_GRACE_MS: '1500',
+    SHUTDOWN_TIMEOUT_MS: '8000',
+    LOG_LEVEL: testLogLevel('warn'),
+    ...env,
+    HTTP_PORT: String(port),
+  });
+  await eventually(
+    `${entry} ready on ${port}`,
+    async () => {
+      if (child.process.exitCode !== null)
+        throw new Error(`${entry} exited with ${child.process.exitCode}:\n${child.lines.slice(-20).join('\n')}`);
+      try {
+        return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    60_000,
+  );
+  return { ...child, port };
 }

@@ -1,21 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { parseLsn } from '@pipeline/schemas';
-import { freePort, testNumber, testPool } from '@pipeline/testing';
+import { freePort, seededRandom, testNumber, testPool } from '@pipeline/testing';
 import { consume, type ReaderFixture, type Received, readerFixture } from './__tests__/harness';
 import { startReaderProcess } from './__tests__/process';
-
-/** A small seeded PRNG (mulberry32), so a failing run can be repeated with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KILLS = testNumber('CRASH_KILLS', 20);
 const WRITERS = 4;
@@ -51,7 +39,7 @@ describe('cdc-reader crash safety: SIGKILL at random moments while sessions comm
     const seed = testNumber('CRASH_SEED', Date.now() % 1_000_000);
     // Printed so a failure can be replayed with CRASH_SEED=<seed>.
     process.stdout.write(`crash test seed: ${seed}\n`);
-    const random = prng(seed);
+    const random = seededRandom(seed);
 
     // Writers: several sessions committing small transactions back-to-back.
     const writerPool = testPool({ connectionString: fixture.db.url, max: WRITERS });

@@ -1,6 +1,6 @@
 import type { PoolClient } from '@pipeline/db';
 import { type Change, comparePositions, type EventPosition, type OpportunitiesRow } from '@pipeline/schemas';
-import { type Applied, applyChange, positionOf } from './apply';
+import { type Applied, applyChange, positionOf, transitionOf } from './apply';
 import { type Bucket, difference, nextState, type ProjectedState } from './state';
 import { applyBuckets, insertTransitions, readStoredMany, type Stored, type Transition, writeStoredMany } from './store';
 
@@ -30,17 +30,8 @@ export async function applyChanges(
     if (change.op === 't') continue; // not in a batch folded here (see above)
     const row = rowOf(change);
     const position = positionOf(change.eventId);
-    if (change.op === 'c' || (change.op === 'u' && change.before?.stage !== change.after.stage)) {
-      transitions.push({
-        opportunityId: change.after.id,
-        from: change.op === 'c' ? null : (change.before?.stage ?? null),
-        to: change.after.stage,
-        value: change.after.value,
-        owner: change.after.owner,
-        at: change.source.commitTs,
-        eventId: change.eventId,
-      });
-    }
+    const transition = transitionOf(change);
+    if (transition) transitions.push(transition);
     const current = stored.get(row.id);
     if (current && comparePositions(position, current.position) <= 0) {
       results.push('older');

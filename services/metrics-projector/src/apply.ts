@@ -2,7 +2,7 @@ import type { PoolClient } from '@pipeline/db';
 import { PipelineError } from '@pipeline/runtime';
 import { type Change, comparePositions, type EventPosition, eventPosition, type OpportunitiesRow } from '@pipeline/schemas';
 import { difference, nextState, type ProjectedState } from './state';
-import { applyBuckets, insertTransition, readStored, storedBefore, writeStored } from './store';
+import { applyBuckets, insertTransition, readStored, storedBefore, type Transition, writeStored } from './store';
 
 /** What applying one change did, for metrics and logs. */
 export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated';
@@ -26,17 +26,8 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
     return 'truncated';
   }
   const row = change.op === 'd' ? change.before : change.after;
-  if (change.op === 'c' || (change.op === 'u' && change.before?.stage !== change.after.stage)) {
-    await insertTransition(client, {
-      opportunityId: change.after.id,
-      from: change.op === 'c' ? null : (change.before?.stage ?? null),
-      to: change.after.stage,
-      value: change.after.value,
-      owner: change.after.owner,
-      at: change.source.commitTs,
-      eventId: change.eventId,
-    });
-  }
+  const transition = transitionOf(change);
+  if (transition) await insertTransition(client, transition);
   const stored = await readStored(client, row.id);
   if (stored && comparePositions(position, stored.position) <= 0) return 'older';
   const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
@@ -68,4 +59,18 @@ export function positionOf(eventId: string): EventPosition {
       { code: 'INVALID_EVENT_ID', retriable: false },
     );
   }
+}
+
+/** The transition row a change leaves: an insert (from NULL) or a stage change; nothing otherwise. */
+export function transitionOf(change: Change<OpportunitiesRow>): Transition | undefined {
+  if (!(change.op === 'c' || (change.op === 'u' && change.before?.stage !== change.after.stage))) return undefined;
+  return {
+    opportunityId: change.after.id,
+    from: change.op === 'c' ? null : (change.before?.stage ?? null),
+    to: change.after.stage,
+    value: change.after.value,
+    owner: change.after.owner,
+    at: change.source.commitTs,
+    eventId: change.eventId,
+  };
 }

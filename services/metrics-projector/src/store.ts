@@ -11,25 +11,22 @@ export interface Stored {
   partition: number;
 }
 
-/** The opportunity as last applied, locked for this transaction; undefined when never seen. */
-export async function readStored(client: Queryable, id: string): Promise<Stored | undefined> {
-  const { rows } = await client.query<{
-    stage: string | null;
-    value: string | null;
-    owner: string | null;
-    closed_month: string | null;
-    position_lsn: string;
-    position_ord: number;
-    source_partition: number;
-    deleted: boolean;
-  }>(
-    `SELECT stage, value::text AS value, owner, to_char(closed_month, 'YYYY-MM-DD') AS closed_month, position_lsn::text AS position_lsn,
-            position_ord, source_partition, deleted
-       FROM opportunity_projection WHERE opportunity_id = $1 FOR UPDATE`,
-    [id],
-  );
-  const row = rows[0];
-  if (!row) return undefined;
+interface StoredRow {
+  opportunity_id: string;
+  stage: string | null;
+  value: string | null;
+  owner: string | null;
+  closed_month: string | null;
+  position_lsn: string;
+  position_ord: number;
+  source_partition: number;
+  deleted: boolean;
+}
+
+const STORED_COLUMNS = `opportunity_id, stage, value::text AS value, owner, to_char(closed_month, 'YYYY-MM-DD') AS closed_month,
+  position_lsn::text AS position_lsn, position_ord, source_partition, deleted`;
+
+function toStored(row: StoredRow): Stored {
   return {
     state:
       row.deleted || row.stage === null || row.value === null
@@ -41,38 +38,22 @@ export async function readStored(client: Queryable, id: string): Promise<Stored 
   };
 }
 
+/** The opportunity as last applied, locked for this transaction; undefined when never seen. */
+export async function readStored(client: Queryable, id: string): Promise<Stored | undefined> {
+  const { rows } = await client.query<StoredRow>(
+    `SELECT ${STORED_COLUMNS} FROM opportunity_projection WHERE opportunity_id = $1 FOR UPDATE`,
+    [id],
+  );
+  return rows[0] ? toStored(rows[0]) : undefined;
+}
+
 /** Several opportunities as last applied, locked in id order (so two batches cannot deadlock). */
 export async function readStoredMany(client: Queryable, ids: readonly string[]): Promise<Map<string, Stored>> {
-  const { rows } = await client.query<{
-    opportunity_id: string;
-    stage: string | null;
-    value: string | null;
-    owner: string | null;
-    closed_month: string | null;
-    position_lsn: string;
-    position_ord: number;
-    source_partition: number;
-    deleted: boolean;
-  }>(
-    `SELECT opportunity_id, stage, value::text AS value, owner, to_char(closed_month, 'YYYY-MM-DD') AS closed_month,
-            position_lsn::text AS position_lsn, position_ord, source_partition, deleted
-       FROM opportunity_projection WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id FOR UPDATE`,
+  const { rows } = await client.query<StoredRow>(
+    `SELECT ${STORED_COLUMNS} FROM opportunity_projection WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id FOR UPDATE`,
     [ids],
   );
-  return new Map(
-    rows.map((row) => [
-      row.opportunity_id,
-      {
-        state:
-          row.deleted || row.stage === null || row.value === null
-            ? undefined
-            : { stage: row.stage, value: row.value, owner: row.owner, closedMonth: row.closed_month },
-        deleted: row.deleted,
-        position: { lsn: BigInt(row.position_lsn), ordinal: row.position_ord },
-        partition: row.source_partition,
-      },
-    ]),
-  );
+  return new Map(rows.map((row) => [row.opportunity_id, toStored(row)]));
 }
 
 /** Several opportunities' states (undefined: a tombstone) in one statement. */

@@ -65,7 +65,7 @@ describe('stock reservation', () => {
       });
       await stack.settled();
       const statuses = await Promise.all(ids.map(async (id) => (await orderStatus(stack.db, id)).status));
-      expect(statuses.sort()).toEqual(['confirmed', 'on_hold']);
+      expect([...statuses].sort()).toEqual(['confirmed', 'on_hold']);
       expect(await quantityOf(lamp)).toBe(0);
       const held = ids[statuses.indexOf('on_hold')] as string;
       const { rows: holds } = await stack.db.pool.query('SELECT reason, short_items FROM order_holds WHERE order_id = $1', [held]);

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inheritedEnv, testLogLevel } from '@pipeline/testing';
+import type { Pool } from '@pipeline/db';
+import { eventually, freePort, inheritedEnv, sharedStack, testLogLevel, uniqueName } from '@pipeline/testing';
 
 /** The compiled reader (npm run build). */
 export const READER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -45,6 +48,63 @@ export function sampleRss(pid: number, everyMs = 50): { stop: () => number } {
     stop: () => {
       clearInterval(timer);
       return peak;
+    },
+  };
+}
+
+/** What a service's end-to-end test runs the reader with: its own slot, topic prefix, schema and dead-letter topics. */
+export interface TestReader {
+  child: ChildProcess;
+  slot: string;
+  prefix: string;
+  schemaTopic: string;
+  /** Resolves once the reader has published every change committed before the call. */
+  published(db: { pool: Pool }, timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Starts the compiled reader on `db` (as its reader role) with names of its own, and waits until it streams. */
+export async function startTestReader(db: { readerUrl: string }, name: string): Promise<TestReader> {
+  const slot = uniqueName(`slot_${name}`);
+  const prefix = uniqueName(`test_${name}`);
+  const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
+  const child = await startReaderProcess(
+    {
+      DATABASE_URL: db.readerUrl,
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      CDC_SLOT_NAME: slot,
+      CDC_TOPIC_PREFIX: prefix,
+      CDC_SCHEMA_TOPIC: schemaTopic,
+      CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
+      LOG_LEVEL: testLogLevel('warn'),
+    },
+    await freePort(),
+  );
+  return {
+    child,
+    slot,
+    prefix,
+    schemaTopic,
+    published: async (target, timeoutMs = 120_000) => {
+      const { rows } = await target.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+      // A change after everything so far: once the reader confirmed it, it has published all before it.
+      await target.pool.query(`INSERT INTO customers (email, name) VALUES ($1, 'marker')`, [`marker-${randomUUID()}@example.com`]);
+      await eventually(
+        'the reader to publish everything committed',
+        async () => {
+          const { rows: done } = await target.pool.query<{ done: boolean }>(
+            'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
+            [slot, rows[0]?.lsn],
+          );
+          return done[0]?.done ? true : undefined;
+        },
+        timeoutMs,
+      );
+    },
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
     },
   };
 }

@@ -1,23 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { join } from 'node:path';
 import {
   createTestDatabase,
   eventually,
-  freePort,
   groupCaughtUp,
-  inheritedEnv,
-  sharedStack,
-  spawnNode,
+  startServiceChild,
   type TestChild,
   type TestDatabase,
   testKafka,
-  testLogLevel,
   uniqueName,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { startReaderProcess } from '../../../cdc-reader/src/__tests__/process';
+import { startTestReader, type TestReader } from '../../../cdc-reader/src/__tests__/process';
 
 /** The compiled service (npm run build): what is deployed, and what can be SIGKILLed. */
 export const PROJECTOR_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -44,12 +37,16 @@ export async function projectorStack(
 ): Promise<ProjectorStack> {
   const db = await createTestDatabase(name);
   const kafka = testKafka(name);
-  const prefix = uniqueName(`test_${name}`);
-  const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
   const group = uniqueName(`test-${name}`);
-  const slot = uniqueName(`slot_${name}`);
   await options.beforeReader?.(db);
-  let reader: ChildProcess | undefined;
+  let reader: TestReader;
+  try {
+    reader = await startTestReader(db, name);
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const { prefix, schemaTopic } = reader;
   const stack: ProjectorStack = {
     db,
     kafka,
@@ -59,37 +56,15 @@ export async function projectorStack(
     projector: undefined,
     projectorPort: 0,
     startProjector: async (env = {}) => {
-      const port = await freePort();
-      const child = spawnNode([PROJECTOR_ENTRY], {
-        PATH: inheritedEnv().PATH ?? '',
+      const child = await startServiceChild(PROJECTOR_ENTRY, {
         DATABASE_URL: db.url,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
         CDC_TOPIC_PREFIX: prefix,
         SCHEMA_TOPIC: schemaTopic,
         CONSUMER_GROUP: group,
-        HTTP_PORT: String(port),
-        RETRY_DELAYS_MS: '1000,1000,1000',
-        CONSUMER_SESSION_TIMEOUT_MS: '6000',
-        HANDLER_TIMEOUT_MS: '5000',
-        SHUTDOWN_GRACE_MS: '1500',
-        SHUTDOWN_TIMEOUT_MS: '8000',
-        LOG_LEVEL: testLogLevel('warn'),
         ...env,
       });
       stack.projector = child;
-      stack.projectorPort = port;
-      await eventually(
-        `metrics-projector ready on ${port}`,
-        async () => {
-          if (child.process.exitCode !== null) throw new Error(`metrics-projector exited with ${child.process.exitCode}`);
-          try {
-            return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        60_000,
-      );
+      stack.projectorPort = child.port;
       return child;
     },
     killProjector: async () => {
@@ -100,20 +75,7 @@ export async function projectorStack(
       }
     },
     settled: async (timeoutMs = 120_000) => {
-      const { rows } = await db.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      // A change after everything so far: once the reader confirmed it, it has published all before it.
-      await db.pool.query(`INSERT INTO customers (email, name) VALUES ($1, 'marker')`, [`marker-${randomUUID()}@example.com`]);
-      await eventually(
-        'the reader to publish everything committed',
-        async () => {
-          const { rows: done } = await db.pool.query<{ done: boolean }>(
-            'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
-            [slot, rows[0]?.lsn],
-          );
-          return done[0]?.done ? true : undefined;
-        },
-        timeoutMs,
-      );
+      await reader.published(db, timeoutMs);
       await groupCaughtUp(kafka, group, `${prefix}.public.opportunities`, timeoutMs);
       // And nothing waits on a retry topic: every retried event has a later outcome.
       await eventually(
@@ -135,29 +97,9 @@ export async function projectorStack(
         child.process.kill('SIGTERM');
         await child.exited;
       }
-      if (reader && reader.exitCode === null) {
-        reader.kill('SIGTERM');
-        await once(reader, 'exit');
-      }
+      await reader.stop();
       await db.drop();
     },
   };
-  try {
-    reader = await startReaderProcess(
-      {
-        DATABASE_URL: db.readerUrl,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-        CDC_SLOT_NAME: slot,
-        CDC_TOPIC_PREFIX: prefix,
-        CDC_SCHEMA_TOPIC: schemaTopic,
-        CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
-        LOG_LEVEL: testLogLevel('warn'),
-      },
-      await freePort(),
-    );
-  } catch (error) {
-    await stack.close();
-    throw error;
-  }
   return stack;
 }

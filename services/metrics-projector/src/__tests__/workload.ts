@@ -1,16 +1,4 @@
-import type { TestDatabase } from '@pipeline/testing';
-
-/** A small seeded PRNG (mulberry32): the same seed, the same sequence of operations. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom, type TestDatabase } from '@pipeline/testing';
 
 const STAGES = ['prospecting', 'qualification', 'proposal', 'negotiation', 'closed_won', 'closed_lost'];
 const OWNERS = ['ann', 'bob', 'cyd', 'dee', null];
@@ -32,7 +20,7 @@ export async function runWorkload(db: TestDatabase, options: WorkloadOptions): P
   const ids: string[] = (await db.pool.query<{ id: string }>('SELECT id FROM opportunities')).rows.map((row) => row.id);
   let done = 0;
   const session = async (index: number) => {
-    const next = random(options.seed * 31 + index);
+    const next = seededRandom(options.seed * 31 + index);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
     const money = () => (Math.floor(next() * 10_000_000) / 100).toFixed(2);
     const client = await db.pool.connect();

@@ -1,18 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createTestDatabase,
-  eventually,
   freePort,
   groupCaughtUp,
   inheritedEnv,
   SesFaultProxy,
   sharedStack,
   spawnNode,
+  startServiceChild,
   type TestChild,
   type TestDatabase,
   testKafka,
@@ -20,7 +18,7 @@ import {
   uniqueName,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
-import { startReaderProcess } from '../../../cdc-reader/src/__tests__/process';
+import { startTestReader, type TestReader } from '../../../cdc-reader/src/__tests__/process';
 
 /** The compiled service (npm run build): what is deployed, and what can be SIGKILLed. */
 export const PROCESSOR_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
@@ -53,15 +51,20 @@ export interface OrderStack {
 export async function orderStack(name: string, options: { beforeReader?: (db: TestDatabase) => Promise<void> } = {}): Promise<OrderStack> {
   const db = await createTestDatabase(name);
   const kafka = testKafka(name);
-  const prefix = uniqueName(`test_${name}`);
-  const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
   const group = uniqueName(`test-${name}`);
-  const slot = uniqueName(`slot_${name}`);
   const storeDir = mkdtempSync(join(tmpdir(), `invoices-${name}-`));
   const secret = randomUUID() + randomUUID();
   const proxy = await new SesFaultProxy(sharedStack().endpoints.sesEndpoint).start();
   await options.beforeReader?.(db);
-  let reader: ChildProcess | undefined;
+  let reader: TestReader;
+  try {
+    reader = await startTestReader(db, name);
+  } catch (error) {
+    await proxy.stop();
+    await db.drop();
+    throw error;
+  }
+  const { prefix, schemaTopic, slot } = reader;
   const processors: ProcessorChild[] = [];
   const watchers: TestChild[] = [];
   const stack: OrderStack = {
@@ -75,32 +78,21 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
     proxy,
     processors,
     startProcessor: async (env = {}) => {
-      const port = await freePort();
-      const child = spawnNode([PROCESSOR_ENTRY], {
-        PATH: inheritedEnv().PATH ?? '',
+      const child = await startServiceChild(PROCESSOR_ENTRY, {
         DATABASE_URL: db.url,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
         CDC_TOPIC_PREFIX: prefix,
         SCHEMA_TOPIC: schemaTopic,
         CONSUMER_GROUP: group,
-        HTTP_PORT: String(port),
         SES_ENDPOINT: proxy.endpoint,
         AWS_ACCESS_KEY_ID: 'local',
         AWS_SECRET_ACCESS_KEY: 'local',
         INVOICE_STORE_DIR: storeDir,
         INVOICE_LINK_SECRET: secret,
-        RETRY_DELAYS_MS: '1000,1000,1000',
-        CONSUMER_SESSION_TIMEOUT_MS: '6000',
-        HANDLER_TIMEOUT_MS: '5000',
         SES_REQUEST_TIMEOUT_MS: '3000',
-        SHUTDOWN_GRACE_MS: '1500',
-        SHUTDOWN_TIMEOUT_MS: '8000',
-        LOG_LEVEL: testLogLevel('warn'),
         ...env,
       });
       const processor: ProcessorChild = {
         ...child,
-        port,
         stop: async () => {
           if (child.process.exitCode === null && child.process.signalCode === null) {
             child.process.kill('SIGTERM');
@@ -115,19 +107,6 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
         },
       };
       processors.push(processor);
-      await eventually(
-        `order-processor ready on ${port}`,
-        async () => {
-          if (child.process.exitCode !== null)
-            throw new Error(`order-processor exited with ${child.process.exitCode}:\n${child.lines.join('\n')}`);
-          try {
-            return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        60_000,
-      );
       return processor;
     },
     startWatcher: async () => {
@@ -146,16 +125,7 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
       return child;
     },
     settled: async () => {
-      const { rows } = await db.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-      // A change after everything so far: once the reader confirmed it, it has published all before it.
-      await db.pool.query(`INSERT INTO customers (email, name) VALUES ($1, 'marker')`, [`marker-${randomUUID()}@example.com`]);
-      await eventually('the reader to publish everything committed', async () => {
-        const { rows: done } = await db.pool.query<{ done: boolean }>(
-          'SELECT confirmed_flush_lsn >= $2::pg_lsn AS done FROM pg_replication_slots WHERE slot_name = $1',
-          [slot, rows[0]?.lsn],
-        );
-        return done[0]?.done ? true : undefined;
-      });
+      await reader.published(db);
       await groupCaughtUp(kafka, group, `${prefix}.public.orders`);
     },
     close: async () => {
@@ -166,31 +136,11 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
           await watcher.exited;
         }
       }
-      if (reader && reader.exitCode === null) {
-        reader.kill('SIGTERM');
-        await once(reader, 'exit');
-      }
+      await reader.stop();
       await proxy.stop();
       await db.drop();
     },
   };
-  try {
-    reader = await startReaderProcess(
-      {
-        DATABASE_URL: db.readerUrl,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-        CDC_SLOT_NAME: slot,
-        CDC_TOPIC_PREFIX: prefix,
-        CDC_SCHEMA_TOPIC: schemaTopic,
-        CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
-        LOG_LEVEL: testLogLevel('warn'),
-      },
-      await freePort(),
-    );
-  } catch (error) {
-    await stack.close();
-    throw error;
-  }
   return stack;
 }
 
