@@ -1,11 +1,8 @@
-import type { ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import type { StartedConsumerService } from '@pipeline/kit';
 import { makeLogger } from '@pipeline/runtime';
 import {
   createTestDatabase,
   eventually,
-  freePort,
   groupCaughtUp,
   ManualClock,
   sharedStack,
@@ -16,7 +13,7 @@ import {
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
-import { startReaderProcess } from '../../../cdc-reader/src/__tests__/process';
+import { startTestReader, type TestReader } from '../../../cdc-reader/src/__tests__/process';
 import { type Config, loadConfig } from '../config';
 import { start } from '../service';
 
@@ -55,12 +52,17 @@ export interface WatcherStackOptions {
 export async function watcherStack(name: string, options: WatcherStackOptions = {}): Promise<WatcherStack> {
   const db = await createTestDatabase(name);
   const kafka = testKafka(name);
-  const prefix = uniqueName(`test_${name}`);
-  const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
   const group = uniqueName(`test-${name}`);
   await options.beforeReader?.(db);
   const { rows: snapshotRows } = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM inventory');
-  let reader: ChildProcess | undefined;
+  let reader: TestReader;
+  try {
+    reader = await startTestReader(db, name);
+  } catch (error) {
+    await db.drop();
+    throw error;
+  }
+  const { prefix, schemaTopic } = reader;
   const replicas: WatcherStack['replicas'] = [];
   const clock = new ManualClock(Date.parse(options.clockStart ?? '2027-01-11T07:00:00Z'));
   const config = loadConfig({
@@ -111,26 +113,11 @@ export async function watcherStack(name: string, options: WatcherStackOptions = 
     },
     close: async () => {
       await stack.stopReplicas();
-      if (reader && reader.exitCode === null) {
-        reader.kill('SIGTERM');
-        await once(reader, 'exit');
-      }
+      await reader.stop();
       await db.drop();
     },
   };
   try {
-    reader = await startReaderProcess(
-      {
-        DATABASE_URL: db.readerUrl,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-        CDC_SLOT_NAME: uniqueName(`slot_${name}`),
-        CDC_TOPIC_PREFIX: prefix,
-        CDC_SCHEMA_TOPIC: schemaTopic,
-        CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
-        LOG_LEVEL: testLogLevel('warn'),
-      },
-      await freePort(),
-    );
     for (let i = 0; i < (options.replicas ?? 1); i++) await stack.startReplica();
   } catch (error) {
     await stack.close();
