@@ -89,7 +89,7 @@ export async function benchProjector(): Promise<void> {
     const messages: KafkaMessage[] = [];
     let started = process.hrtime.bigint();
     await readTopicToEnd(kafka, topic, { onMessage: (message) => messages.push(message), timeoutMs: 600_000 });
-    for (const message of messages) await decoder.decode(message.value);
+    for (const message of messages) await decoder.decodeEvent(message.value);
     const readSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     const readRate = messages.length / readSeconds;
 

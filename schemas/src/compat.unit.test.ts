@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateEnvelopeFile } from './codegen';
 import { checkCompatibility } from './compat';
 import type { RowSchemaJson } from './envelope';
-import { AVRO_DIR, envelopeFile, readJson, readReleased, readRowSchema } from './files';
+import { AVRO_DIR, controlFile, envelopeFile, readJson, readReleased, readRowSchema } from './files';
 import { checkAllSubjects, releaseChanged } from './release';
 
 /** A scratch copy of schemas/avro whose row schema of `subject` is edited, envelopes regenerated. */
@@ -19,8 +19,22 @@ function scratchWithRow(subject: string, edit: (row: RowSchemaJson) => void): st
 }
 
 describe('schema compatibility check', () => {
-  it('passes for the schemas in the repository', () => {
-    expect(checkAllSubjects().flatMap((r) => r.problems)).toEqual([]);
+  it('passes for the schemas in the repository, the control records among them', () => {
+    const reports = checkAllSubjects();
+    expect(reports.flatMap((r) => r.problems)).toEqual([]);
+    expect(reports.find((r) => r.subject === 'control.snapshot-end')).toMatchObject({ releasedVersions: 1, changed: false });
+  });
+
+  it('checks a control record like an envelope: a field added without a default is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'schemas-'));
+    cpSync(AVRO_DIR, dir, { recursive: true });
+    const schema = readJson<{ fields: unknown[] }>(controlFile('snapshot-end', dir));
+    schema.fields.push({ name: 'xmin', type: 'long' });
+    writeFileSync(controlFile('snapshot-end', dir), JSON.stringify(schema, null, 2));
+    expect(checkAllSubjects(dir).flatMap((r) => r.problems)).toContain(
+      'control.snapshot-end: field xmin: added without a default; readers of the new schema cannot read v1 data. Give it a default (null for a nullable column)',
+    );
+    expect(() => releaseChanged(dir)).toThrow('not released, incompatible');
   });
 
   it('fails for a field added without a default, naming the schema and the field', () => {

@@ -2,6 +2,7 @@ import type { ParsedSchema } from './avro';
 import { readSingleObjectHeader, SingleObjectDecoder, type WriterSchemaSource } from './codec';
 import { AVRO_DIR, envelopeSchema, listSubjects } from './files';
 import type { Envelope } from './generated/types';
+import { isSnapshotEndSchema, SNAPSHOT_END, type SnapshotEnd, type SnapshotEndRecord, snapshotEndSchema } from './snapshot-end';
 import { InvalidEnvelopeError, validateEnvelope } from './validate';
 
 /** A change read from a cdc topic: the table it belongs to and its checked envelope. */
@@ -39,8 +40,24 @@ export class EnvelopeDecoder {
     this.decoder = new SingleObjectDecoder(writers);
   }
 
+  /** A change envelope; a control record (the end of a snapshot) is refused as not a change. */
   async decode<Row = Record<string, unknown>>(bytes: Buffer | null | undefined): Promise<DecodedChange<Row>> {
+    const decoded = await this.decodeEvent<Row>(bytes);
+    if ('kind' in decoded) {
+      throw new InvalidEnvelopeError(decoded.subject, decoded.eventId, [
+        `this is a control record (${decoded.kind}: the end of a snapshot on partition ${decoded.partition}), not a change envelope; decodeEvent reads both`,
+      ]);
+    }
+    return decoded;
+  }
+
+  /** Whatever the reader writes to a cdc topic: a change envelope, or the end of a table's snapshot on one partition. */
+  async decodeEvent<Row = Record<string, unknown>>(bytes: Buffer | null | undefined): Promise<DecodedChange<Row> | SnapshotEnd> {
     const writer = await this.writers(readSingleObjectHeader(bytes).fingerprint);
+    if (isSnapshotEndSchema(writer.name)) {
+      const record = await this.decoder.decode<SnapshotEndRecord>(bytes, snapshotEndSchema());
+      return { kind: SNAPSHOT_END, subject: `${record.schema}.${record.table}`, ...record };
+    }
     const subject = subjectOfEnvelope(writer.name);
     if (subject === undefined) {
       throw new InvalidEnvelopeError('(unknown table)', undefined, [

@@ -6,6 +6,7 @@ import { NotSingleObjectError, UnknownSchemaError } from './errors';
 import { envelopeSchema, readReleased } from './files';
 import { edgeEnvelope, firstEdgeRow } from './fixtures';
 import type { Envelope } from './generated/types';
+import { snapshotEndEventId, snapshotEndSchema } from './snapshot-end';
 import { InvalidEnvelopeError } from './validate';
 
 const orders = envelopeSchema('public.orders');
@@ -92,6 +93,31 @@ describe('EnvelopeDecoder', () => {
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidEnvelopeError);
     expect((error as Error).message).toContain('acme.Thing');
+  });
+
+  it('reads the end of a snapshot as a control record with decodeEvent; decode refuses it as not a change', async () => {
+    const record = {
+      db: 'pipeline',
+      schema: 'public',
+      table: 'orders',
+      slot: 'pipeline',
+      consistentPoint: '0/16B3748',
+      partition: 2,
+      partitions: 3,
+      rows: 1200,
+      eventId: snapshotEndEventId('7312345678901234567', '0/16B3748', 'public.orders', 2),
+      tsMs: 1_780_000_000_000,
+    };
+    const bytes = encodeSingleObject(snapshotEndSchema(), record);
+    const decoder = decoderOf(orders, snapshotEndSchema());
+    await expect(decoder.decodeEvent(bytes)).resolves.toEqual({ kind: 'snapshot-end', subject: 'public.orders', ...record });
+    expect(record.eventId).toBe('7312345678901234567:0/16B3748:e:public.orders:p2');
+    const error = await decoder.decode(bytes).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidEnvelopeError);
+    expect((error as Error).message).toContain('this is a control record (snapshot-end: the end of a snapshot on partition 2)');
+    await expect(decoder.decodeEvent(encodeSingleObject(orders, edgeEnvelope('public.orders', 'c', null, row)))).resolves.toMatchObject({
+      subject: 'public.orders',
+    });
   });
 
   it('passes on the codec errors: JSON is not single-object (DLQ), an unknown fingerprint is retriable', async () => {

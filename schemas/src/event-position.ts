@@ -5,8 +5,10 @@ import { parseLsn } from './lsn';
  * transaction and its ordinal within it. Streamed changes are `<system id>:<commit LSN>:<ordinal>`
  * (a truncate adds `:p<partition>`, one record per partition); snapshot rows are
  * `<system id>:<consistent point>:r:<table>:<key>` and rank before every streamed change of that
- * point, at ordinal -1. Two changes of one row in one transaction share the LSN: the ordinal
- * orders them.
+ * point, at ordinal -1. The end-of-snapshot record, `<system id>:<consistent point>:e:<table>:p<n>`,
+ * ranks at ordinal -2, just before the rows of its snapshot: what it removes is older than them,
+ * and a row of that snapshot arriving after it (a retry copy) still counts. Two changes of one row
+ * in one transaction share the LSN: the ordinal orders them.
  */
 export interface EventPosition {
   lsn: bigint;
@@ -19,6 +21,7 @@ export function eventPosition(eventId: string): EventPosition {
     throw new Error(`${JSON.stringify(eventId)} is not an event id of the cdc-reader (<system id>:<commit LSN>:<ordinal>)`);
   }
   if (third === 'r') return { lsn: parseLsn(lsn), ordinal: -1 };
+  if (third === 'e') return { lsn: parseLsn(lsn), ordinal: -2 };
   if (!/^\d+$/.test(third)) throw new Error(`${JSON.stringify(eventId)} has no ordinal after its commit LSN`);
   return { lsn: parseLsn(lsn), ordinal: Number(third) };
 }

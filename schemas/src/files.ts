@@ -4,7 +4,10 @@ import { type ParsedSchema, parseSchema } from './avro';
 import type { RowSchemaJson } from './envelope';
 import { transactionSchema } from './transaction';
 
-/** `schemas/avro`: rows (hand-written), envelopes (generated), released (the compatibility baseline). */
+/**
+ * `schemas/avro`: rows (hand-written), envelopes (generated), control (hand-written control records
+ * such as the end of a snapshot), released (the compatibility baseline).
+ */
 export const AVRO_DIR = join(__dirname, '..', 'avro');
 
 export function readJson<T = unknown>(file: string): T {
@@ -38,16 +41,41 @@ export function readReleased(subject: string, dir: string = AVRO_DIR): { version
     .sort((a, b) => a.version - b.version);
 }
 
+/** Control records (`schemas/avro/control/<name>.avsc`) are released as subject `control.<name>`. */
+export const CONTROL_SUBJECT_PREFIX = 'control.';
+
+/** The control records' names, from their files: `snapshot-end`. */
+export function listControls(dir: string = AVRO_DIR): string[] {
+  const folder = join(dir, 'control');
+  if (!existsSync(folder)) return [];
+  return readdirSync(folder)
+    .filter((file) => file.endsWith('.avsc'))
+    .map((file) => file.slice(0, -'.avsc'.length))
+    .sort();
+}
+
+export function controlFile(name: string, dir: string = AVRO_DIR): string {
+  return join(dir, 'control', `${name}.avsc`);
+}
+
+/** Every subject of the contract with the file of its current schema: each table's envelope, each control record. */
+export function contractSubjects(dir: string = AVRO_DIR): { subject: string; file: string }[] {
+  return [
+    ...listSubjects(dir).map((subject) => ({ subject, file: envelopeFile(subject, dir) })),
+    ...listControls(dir).map((name) => ({ subject: `${CONTROL_SUBJECT_PREFIX}${name}`, file: controlFile(name, dir) })),
+  ];
+}
+
 /** The current envelope schema of a subject (the one writers use). */
 export function envelopeSchema(subject: string, dir: string = AVRO_DIR): ParsedSchema {
   return parseSchema(readJson(envelopeFile(subject, dir)));
 }
 
-/** Every schema a consumer ships with: current envelopes, every released version, the transaction record. */
+/** Every schema a consumer ships with: current envelopes and control records, every released version, the transaction record. */
 export function bundledSchemas(dir: string = AVRO_DIR): ParsedSchema[] {
   return [
-    ...listSubjects(dir).flatMap((subject) => [
-      envelopeSchema(subject, dir),
+    ...contractSubjects(dir).flatMap(({ subject, file }) => [
+      parseSchema(readJson(file)),
       ...readReleased(subject, dir).map((r) => parseSchema(r.json)),
     ]),
     transactionSchema(),

@@ -19,6 +19,7 @@ export * from './fingerprint';
 export type * from './generated/types';
 export * from './logical-types';
 export * from './lsn';
+export * from './snapshot-end';
 export * from './timestamp';
 export * from './topics';
 export * from './transaction';

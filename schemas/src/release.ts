@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { canonicalFormWithLogicalTypes } from './canonical';
 import { checkCompatibility } from './compat';
-import { AVRO_DIR, envelopeFile, listSubjects, readJson, readReleased } from './files';
+import { AVRO_DIR, contractSubjects, readJson, readReleased } from './files';
 
 export interface SubjectReport {
   subject: string;
@@ -12,10 +12,10 @@ export interface SubjectReport {
   problems: string[];
 }
 
-/** Compares every subject's current envelope with all its released versions. */
+/** Compares every subject's current schema (each table's envelope, each control record) with all its released versions. */
 export function checkAllSubjects(dir: string = AVRO_DIR): SubjectReport[] {
-  return listSubjects(dir).map((subject) => {
-    const current = readJson(envelopeFile(subject, dir));
+  return contractSubjects(dir).map(({ subject, file }) => {
+    const current = readJson(file);
     const released = readReleased(subject, dir);
     const latest = released.at(-1);
     return {
@@ -32,13 +32,14 @@ export function releaseChanged(dir: string = AVRO_DIR): { subject: string; versi
   const reports = checkAllSubjects(dir);
   const blocked = reports.filter((r) => r.problems.length > 0);
   if (blocked.length > 0) throw new Error(`not released, incompatible:\n${blocked.flatMap((r) => r.problems).join('\n')}`);
+  const files = new Map(contractSubjects(dir).map(({ subject, file }) => [subject, file]));
   return reports
     .filter((r) => r.changed)
     .map((r) => {
       const version = r.releasedVersions + 1;
       const folder = join(dir, 'released', r.subject);
       mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, `v${version}.avsc`), `${JSON.stringify(readJson(envelopeFile(r.subject, dir)), null, 2)}\n`);
+      writeFileSync(join(folder, `v${version}.avsc`), `${JSON.stringify(readJson(files.get(r.subject) as string), null, 2)}\n`);
       return { subject: r.subject, version };
     });
 }

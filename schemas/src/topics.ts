@@ -24,6 +24,8 @@ export const EVENT_HEADERS = {
   traceparent: 'traceparent',
   /** On the two records of a primary-key change: the other key of the pair. */
   keyMoved: 'key-moved',
+  /** On a control record, what it is (`snapshot-end`); absent on changes. */
+  control: 'control',
 } as const;
 
 /** The tables the publication `pipeline` captures. */

@@ -9,11 +9,30 @@ import {
 } from '@pipeline/db';
 import { type BatchEvent, ConsumerRunner, type HandlerContext, type HandlerResult, retentionConfig, SchemaResolver } from '@pipeline/kafka';
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
-import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, toChange } from '@pipeline/schemas';
+import {
+  bundledSchemas,
+  type Change,
+  cdcTopic,
+  EnvelopeDecoder,
+  isSnapshotEnd,
+  type SnapshotEnd,
+  snapshotEndSubject,
+  toChange,
+} from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
 import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';
-import { type BatchHandlers, type BatchItem, type ChangeContext, type ChangeHandlers, handlerFor, subjectsOf } from './handlers';
+import {
+  type BatchHandlers,
+  type BatchItem,
+  type CdcEvent,
+  type ChangeContext,
+  type ChangeHandlers,
+  handlerFor,
+  type SnapshotEndHandler,
+  type SnapshotEndHandlers,
+  subjectsOf,
+} from './handlers';
 import { type JobHost, type JobSpec, runJobNow, type ScheduledJob, scheduleJob } from './jobs';
 
 export interface ConsumerServiceSpec<C> {
@@ -31,6 +50,11 @@ export interface ConsumerServiceSpec<C> {
    */
   batchHandlers?: BatchHandlers<C>;
   /**
+   * Optional: told when a table's snapshot ended on a partition (a projection drops what that
+   * snapshot did not re-read). A service without one never sees those records.
+   */
+  snapshotEndHandlers?: SnapshotEndHandlers<C>;
+  /**
    * Scheduled jobs, run once per occurrence across the service's replicas. Every service also runs
    * `prune-bookkeeping` (BOOKKEEPING_PRUNE_CRON), unless it declares a job of that name itself.
    */
@@ -41,7 +65,7 @@ export interface ConsumerServiceSpec<C> {
 
 export interface StartedConsumerService extends StartedService {
   /** Undefined when the service has no handlers (and in task mode). */
-  runner: ConsumerRunner<Change<unknown>> | undefined;
+  runner: ConsumerRunner<CdcEvent> | undefined;
   backends: Backends;
   jobs: readonly ScheduledJob[];
 }
@@ -80,7 +104,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
   bookkeepingMetrics(registry, pool, group, logger);
 
   const subjects = subjectsOf(spec.handlers);
-  let runner: ConsumerRunner<Change<unknown>> | undefined;
+  let runner: ConsumerRunner<CdcEvent> | undefined;
   let starting: Promise<void> = Promise.resolve();
   let stopping = false;
   if (subjects.length === 0) {
@@ -94,37 +118,49 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
     });
     const decoder = new EnvelopeDecoder(resolver.resolve);
     const where = (context: HandlerContext) => ({ service: spec.service, topic: context.topic });
-    const consumerRunner = new ConsumerRunner<Change<unknown>>({
+    const ids = { service: spec.service, group };
+    // The end of a snapshot no handler took is not this service's event: it leaves no outcome.
+    const unseen = (outcome: string, eventId: string | undefined) => {
+      const ended = eventId === undefined ? undefined : snapshotEndSubject(eventId);
+      return outcome === 'skipped' && ended !== undefined && snapshotEndHandlerOf(spec.snapshotEndHandlers, ended) === undefined;
+    };
+    const consumerRunner = new ConsumerRunner<CdcEvent>({
       kafka,
       service: spec.service,
       groupId: group,
       topics: subjects.map((subject) => cdcTopic(config.CDC_TOPIC_PREFIX, subject)),
       retry: { delaysMs: config.RETRY_DELAYS_MS },
-      decode: async (value) => toChange(await decoder.decode(value)),
-      eventIdOf: (change) => change.eventId,
-      eventTimeMs: (change) => Date.parse(change.source.commitTs),
-      handle: async (change, runnerContext) => {
-        const handler = handlerFor(spec.handlers, change, where(runnerContext));
-        return (await handler(change, changeContext(context, { service: spec.service, group }, change, runnerContext, pool))) ?? undefined;
+      decode: async (value) => {
+        const decoded = await decoder.decodeEvent(value);
+        return 'kind' in decoded ? decoded : toChange(decoded);
+      },
+      eventIdOf: (event) => event.eventId,
+      eventTimeMs: (event) => (isSnapshotEnd(event) ? undefined : Date.parse(event.source.commitTs)),
+      handle: async (event, runnerContext) => {
+        if (isSnapshotEnd(event)) return handleSnapshotEnd(context, ids, spec.snapshotEndHandlers, event, runnerContext, pool);
+        const handler = handlerFor(spec.handlers, event, where(runnerContext));
+        return (await handler(event, changeContext(context, ids, event, runnerContext, pool))) ?? undefined;
       },
       ...(spec.batchHandlers && Object.keys(spec.batchHandlers).length > 0
         ? {
-            handleBatch: (events: readonly BatchEvent<Change<unknown>>[], signal: AbortSignal) =>
-              applyBatch(context, { service: spec.service, group }, spec.batchHandlers ?? {}, events, signal, pool),
+            handleBatch: (events: readonly BatchEvent<CdcEvent>[], signal: AbortSignal) =>
+              applyBatch(context, ids, spec, events, signal, pool),
             maxBatchSize: config.MAX_BATCH_SIZE,
             onOutcomes: (outcomes) =>
               recordOutcomes(
                 pool,
-                outcomes.map(({ outcome, context: where }) => ({
-                  service: spec.service,
-                  group,
-                  eventId: where.eventId ?? `${where.topic}/${where.partition}@${where.offset}`,
-                  topic: where.topic,
-                  partition: where.partition,
-                  offset: where.offset,
-                  outcome,
-                  attempt: where.attempt,
-                })),
+                outcomes
+                  .filter(({ outcome, context: where }) => !unseen(outcome, where.eventId))
+                  .map(({ outcome, context: where }) => ({
+                    service: spec.service,
+                    group,
+                    eventId: where.eventId ?? `${where.topic}/${where.partition}@${where.offset}`,
+                    topic: where.topic,
+                    partition: where.partition,
+                    offset: where.offset,
+                    outcome,
+                    attempt: where.attempt,
+                  })),
               ),
           }
         : {}),
@@ -138,6 +174,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
       registry,
       onFatal: (error, message) => context.fatal(error, message),
       onOutcome: async (outcome, outcomeContext, error) => {
+        if (unseen(outcome, outcomeContext.eventId)) return;
         await recordOutcome(pool, {
           service: spec.service,
           group,
@@ -207,11 +244,30 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
   };
 }
 
+function snapshotEndHandlerOf<C>(handlers: SnapshotEndHandlers<C> | undefined, subject: string): SnapshotEndHandler<C> | undefined {
+  // Indexed by the decoded subject, a string: which table it ends is known only at run time.
+  return (handlers as Record<string, SnapshotEndHandler<C> | undefined> | undefined)?.[subject];
+}
+
+/** The end of a snapshot to the handler registered for its table; unseen (`skipped`) without one. */
+async function handleSnapshotEnd<C>(
+  context: ServiceContext<C>,
+  ids: { service: string; group: string },
+  handlers: SnapshotEndHandlers<C> | undefined,
+  end: SnapshotEnd,
+  runnerContext: HandlerContext,
+  pool: Backends['pool'],
+): Promise<HandlerResult> {
+  const handler = snapshotEndHandlerOf(handlers, end.subject);
+  if (!handler) return 'skipped';
+  return (await handler(end, changeContext(context, ids, end, runnerContext, pool))) ?? 'processed';
+}
+
 /** The per-event context: what the handler needs, with the database helpers bound to this event and its deadline. */
 function changeContext<C>(
   { config, logger }: ServiceContext<C>,
   { service, group }: { service: string; group: string },
-  change: Change<unknown>,
+  change: { eventId: string },
   runnerContext: HandlerContext,
   pool: Backends['pool'],
 ): ChangeContext<C> {
@@ -240,10 +296,40 @@ function changeContext<C>(
 }
 
 /**
- * A batch of one source partition through its table's batch handler. A batch mixing tables (or
- * of a table without a batch handler) throws: the runner then handles it one change at a time.
+ * A batch of one source partition: its changes through their table's batch handler, an end of
+ * snapshot among them on its own between the changes before and after it, in order.
  */
 async function applyBatch<C>(
+  context: ServiceContext<C>,
+  ids: { service: string; group: string },
+  spec: ConsumerServiceSpec<C>,
+  events: readonly BatchEvent<CdcEvent>[],
+  signal: AbortSignal,
+  pool: Backends['pool'],
+): Promise<readonly HandlerResult[]> {
+  const results: HandlerResult[] = [];
+  let changes: BatchEvent<Change<unknown>>[] = [];
+  const flush = async () => {
+    if (changes.length > 0) results.push(...(await applyChangeBatch(context, ids, spec.batchHandlers ?? {}, changes, signal, pool)));
+    changes = [];
+  };
+  for (const { event, context: where } of events) {
+    if (isSnapshotEnd(event)) {
+      await flush();
+      results.push(await handleSnapshotEnd(context, ids, spec.snapshotEndHandlers, event, { ...where, signal }, pool));
+    } else {
+      changes.push({ event, context: where });
+    }
+  }
+  await flush();
+  return results;
+}
+
+/**
+ * Changes of one source partition through their table's batch handler. A batch mixing tables (or
+ * of a table without a batch handler) throws: the runner then handles it one change at a time.
+ */
+async function applyChangeBatch<C>(
   { config, logger }: ServiceContext<C>,
   { service, group }: { service: string; group: string },
   handlers: BatchHandlers<C>,

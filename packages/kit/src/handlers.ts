@@ -1,7 +1,10 @@
 import type { EffectOutcome, EffectResult, EffectSpec, Pool, PoolClient, Processed } from '@pipeline/db';
 import type { HandlerResult } from '@pipeline/kafka';
 import { type Logger, PipelineError } from '@pipeline/runtime';
-import type { Change, RowTypes, Subject } from '@pipeline/schemas';
+import type { Change, RowTypes, SnapshotEnd, Subject } from '@pipeline/schemas';
+
+/** What a cdc topic carries: changes, and once per snapshot and partition the end of the snapshot. */
+export type CdcEvent = Change<unknown> | SnapshotEnd;
 
 /** What a change handler gets besides the change. */
 export interface ChangeContext<C> {
@@ -87,6 +90,17 @@ export interface BatchContext<C> {
 export type BatchHandler<Row, C> = (items: readonly BatchItem<Row>[], context: BatchContext<C>) => Promise<readonly HandlerResult[]>;
 
 export type BatchHandlers<C> = { readonly [S in Subject]?: BatchHandler<RowTypes[S], C> };
+
+/**
+ * Told that a table's snapshot ended on one partition (`end.partition`): every row that snapshot
+ * read onto the partition came before, so a row kept from there and not re-read was deleted while
+ * no slot captured changes. Only services that register one see the record; for others the kit
+ * acknowledges it unseen (outcome `skipped`). Its event id ranks just before the snapshot's rows.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a handler that returns nothing has processed the record.
+export type SnapshotEndHandler<C> = (end: SnapshotEnd, context: ChangeContext<C>) => Promise<HandlerResult | void>;
+
+export type SnapshotEndHandlers<C> = { readonly [S in Subject]?: SnapshotEndHandler<C> };
 
 /** One handler per captured table the service reads, each typed with that table's row. */
 export type ChangeHandlers<C> = { readonly [S in Subject]?: ChangeHandler<RowTypes[S], C> };

@@ -235,6 +235,7 @@ export class CdcReader {
             schemaTopic: options.schemaTopic,
             writers: this.writers,
             ...this.identity,
+            partitions: (topic) => this.partitionCounts.get(topic) ?? options.topicPartitions,
             pageRows: options.snapshotPageRows,
             isLeader: () => this.lock.held && !this.stopped,
           },

@@ -1,13 +1,23 @@
 import { failureHeaders, READER_DLQ_HEADERS } from '@pipeline/kafka';
 import { PipelineError } from '@pipeline/runtime';
-import { EVENT_HEADERS, encodeSingleObject, type ParsedSchema, type TransactionRecord, transactionSchema } from '@pipeline/schemas';
+import {
+  EVENT_HEADERS,
+  encodeSingleObject,
+  type ParsedSchema,
+  SNAPSHOT_END,
+  type SnapshotEndRecord,
+  snapshotEndEventId,
+  snapshotEndSchema,
+  type TransactionRecord,
+  transactionSchema,
+} from '@pipeline/schemas';
 import type { Message } from 'kafkajs';
 import type { OutEvent } from './mapper';
 import { traceparent } from './trace';
 
 /**
  * Every Kafka record the reader writes, built by pure functions: change records (from the stream
- * and the snapshot alike), BEGIN/END transaction records, and dead letters.
+ * and the snapshot alike), end-of-snapshot records, BEGIN/END transaction records, and dead letters.
  */
 
 /** A record and the bytes it adds to a batch. */
@@ -41,6 +51,55 @@ export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: str
     },
     bytes: value.length + (event.key?.length ?? 0),
   };
+}
+
+/** What the end of one table's snapshot says. */
+export interface SnapshotEndFacts {
+  systemId: string;
+  db: string;
+  /** `<schema>.<table>`. */
+  schema: string;
+  table: string;
+  slot: string;
+  consistentPoint: string;
+  /** Partitions of the table's topic: one record goes to each. */
+  partitions: number;
+  /** Rows the snapshot read of the table. */
+  rows: number;
+  nowMs: number;
+}
+
+/**
+ * The end of a table's snapshot: one control record per partition of its topic (null key, the
+ * partition set), after every row of the snapshot, so each partition's consumer sees where the
+ * snapshot's rows end. The `control` header says what it is without decoding.
+ */
+export function snapshotEndRecords(facts: SnapshotEndFacts, traceId: string): BuiltRecord[] {
+  const schema = snapshotEndSchema();
+  return Array.from({ length: facts.partitions }, (_, partition) => {
+    const record: SnapshotEndRecord = {
+      db: facts.db,
+      schema: facts.schema,
+      table: facts.table,
+      slot: facts.slot,
+      consistentPoint: facts.consistentPoint,
+      partition,
+      partitions: facts.partitions,
+      rows: facts.rows,
+      eventId: snapshotEndEventId(facts.systemId, facts.consistentPoint, `${facts.schema}.${facts.table}`, partition),
+      tsMs: facts.nowMs,
+    };
+    const value = encodeSingleObject(schema, record);
+    return {
+      message: {
+        key: null,
+        value,
+        partition,
+        headers: { ...contractHeaders(record.eventId, schema, traceId), [EVENT_HEADERS.control]: SNAPSHOT_END },
+      },
+      bytes: value.length,
+    };
+  });
 }
 
 /** What a BEGIN or END record says of its transaction. */

@@ -1,7 +1,7 @@
 import { FAILURE_HEADERS, READER_DLQ_HEADERS } from '@pipeline/kafka';
-import { envelopeSchema, type ParsedSchema, SingleObjectDecoder, transactionSchema } from '@pipeline/schemas';
+import { envelopeSchema, type ParsedSchema, SingleObjectDecoder, snapshotEndSchema, transactionSchema } from '@pipeline/schemas';
 import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
-import { changeRecord, deadLetterRecord, transactionRecord } from './records';
+import { changeRecord, deadLetterRecord, snapshotEndRecords, transactionRecord } from './records';
 import { traceIdOf, traceparent } from './trace';
 
 /** Reads a record's value back as its writer wrote it. */
@@ -49,6 +49,45 @@ describe('change records', () => {
   it('refuse a value the schema cannot carry (it goes to the dead letters instead)', () => {
     const envelope = { ...edgeEnvelope('public.orders', 'c', null, { ...row, total: 'NaN' }), eventId: 'x:0' };
     expect(() => changeRecord({ topic: 't', key: row.id, envelope }, writer, trace)).toThrow();
+  });
+});
+
+describe('end-of-snapshot records', () => {
+  it('one per partition, keyless, each on its partition with its own event id and the control header', async () => {
+    const facts = {
+      systemId: '7301',
+      db: 'pipeline',
+      schema: 'public',
+      table: 'opportunities',
+      slot: 'pipeline',
+      consistentPoint: '0/4F52CB8',
+      partitions: 3,
+      rows: 42,
+      nowMs: 1_780_000_000_000,
+    };
+    const records = snapshotEndRecords(facts, traceIdOf('7301', 'snapshot:0/4F52CB8'));
+    expect(records.map((r) => [r.message.partition, r.message.key])).toEqual([
+      [0, null],
+      [1, null],
+      [2, null],
+    ]);
+    expect(await decodeSingleObject(snapshotEndSchema(), records[1]?.message.value as Buffer)).toEqual({
+      db: 'pipeline',
+      schema: 'public',
+      table: 'opportunities',
+      slot: 'pipeline',
+      consistentPoint: '0/4F52CB8',
+      partition: 1,
+      partitions: 3,
+      rows: 42,
+      eventId: '7301:0/4F52CB8:e:public.opportunities:p1',
+      tsMs: 1_780_000_000_000,
+    });
+    expect(records[2]?.message.headers).toMatchObject({
+      'event-id': '7301:0/4F52CB8:e:public.opportunities:p2',
+      'schema-fingerprint': snapshotEndSchema().fingerprint.hex,
+      control: 'snapshot-end',
+    });
   });
 });
 

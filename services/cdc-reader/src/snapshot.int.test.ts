@@ -3,7 +3,15 @@ import { once } from 'node:events';
 import type { Envelope } from '@pipeline/schemas';
 import { freePort, inheritedEnv } from '@pipeline/testing';
 import type pg from 'pg';
-import { consume, type ReaderFixture, type Received, readerFixture, startReader, waitStreaming } from './__tests__/harness';
+import {
+  consume,
+  consumeWithEnds,
+  type ReaderFixture,
+  type Received,
+  readerFixture,
+  startReader,
+  waitStreaming,
+} from './__tests__/harness';
 import { READER_ENTRY, startReaderProcess } from './__tests__/process';
 
 type Row = Record<string, unknown>;
@@ -92,9 +100,9 @@ describe('initial snapshot', () => {
     await Promise.all(writers);
     const final = await tableState(pool);
     const replay = new Replay();
-    const received = await consume(fixture, [fixture.topic('opportunities')], (all) => {
+    const { changes: received, ends } = await consumeWithEnds(fixture, [fixture.topic('opportunities')], (all, ends) => {
       replay.apply(all);
-      return equal(replay.state, final);
+      return equal(replay.state, final) && ends.length > 0 && ends.length === ends[0]?.end.partitions;
     });
     await reader.stop();
     const reads = received.filter((r) => r.envelope.op === 'r');
@@ -118,6 +126,17 @@ describe('initial snapshot', () => {
     expect(await metrics.snapshotRows.get()).toMatchObject({
       values: [{ labels: { table: 'public.opportunities' }, value: reads.length }],
     });
+    // The end of the snapshot on every partition: after each of its rows there, before every streamed change.
+    expect(ends.map((e) => e.partition).sort()).toEqual(Array.from({ length: ends.length }, (_, p) => p));
+    for (const { partition, offset, end, headers } of ends) {
+      expect(end).toMatchObject({ subject: 'public.opportunities', partition, rows: reads.length, slot: fixture.slot });
+      expect(end.consistentPoint).toBe(first?.source.lsn);
+      expect(headers.control).toBe('snapshot-end');
+      const here = received.filter((r) => r.partition === partition);
+      const at = BigInt(offset);
+      expect(here.filter((r) => r.envelope.op === 'r').every((r) => BigInt(r.offset) < at)).toBe(true);
+      expect(here.filter((r) => r.envelope.op !== 'r').every((r) => BigInt(r.offset) > at)).toBe(true);
+    }
   }, 180_000);
 
   it('killed mid-snapshot and restarted: a new slot, a new snapshot, and the final state per key is exact', async () => {

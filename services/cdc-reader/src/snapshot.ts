@@ -1,14 +1,14 @@
 import { finishSnapshotTable, recordSnapshotPage, startSnapshotTable } from '@pipeline/db';
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
-import type { ParsedSchema } from '@pipeline/schemas';
+import { type ParsedSchema, snapshotEndSchema } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { PublishedTable } from './catalog';
 import type { ExportedSlot } from './exported-slot';
 import { mapSnapshotRead, type SnapshotContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
-import { changeRecord } from './records';
+import { changeRecord, snapshotEndRecords } from './records';
 import { RelationRegistry } from './relations';
 import { traceIdOf } from './trace';
 
@@ -24,6 +24,8 @@ export interface SnapshotOptions {
   writers: ReadonlyMap<string, ParsedSchema>;
   systemId: string;
   database: string;
+  /** Partition count of each topic: every partition gets the end-of-snapshot record. */
+  partitions: (topic: string) => number;
   /** Rows read and produced per page (keyset paging on the primary key). */
   pageRows: number;
   /** False once this reader lost its leader lock (or is stopping): the snapshot stops producing. */
@@ -38,7 +40,8 @@ const quote = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 /**
  * The initial snapshot: every row of the captured tables as `op=r`, read inside the slot's
  * exported snapshot (the database exactly as of the consistent point) in keyset-paged batches,
- * each page acknowledged by Kafka before the next. Progress is recorded per table in
+ * each page acknowledged by Kafka before the next, then an end-of-snapshot record on every
+ * partition of the table's topic (the rows it did not re-read are gone). Progress is recorded per table in
  * `cdc_reader.snapshot_progress`; the exported snapshot dies with its connection, so a reader that
  * dies mid-snapshot starts over with a new slot (see prepareSlot).
  */
@@ -53,6 +56,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
   try {
     const publisher = new SchemaPublisher(producer, options.schemaTopic);
     for (const writer of new Set(options.writers.values())) await publisher.publish(writer);
+    await publisher.publish(snapshotEndSchema());
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT '${exported.snapshotName.replaceAll("'", "''")}'`);
     await client.query(`SET LOCAL DateStyle = 'ISO'; SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3`);
@@ -99,6 +103,23 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         await recordSnapshotPage(pool, slot, rel.subject, last, rowsOfTable);
         if (rows.length < options.pageRows) break;
       }
+      if (!options.isLeader()) throw new Error('the snapshot stopped: this reader is no longer the leader (or is stopping)');
+      const ends = snapshotEndRecords(
+        {
+          systemId: options.systemId,
+          db: options.database,
+          schema: rel.schema,
+          table: rel.table,
+          slot,
+          consistentPoint: exported.consistentPoint,
+          partitions: options.partitions(rel.topic),
+          rows: rowsOfTable,
+          nowMs: Date.now(),
+        },
+        traceId,
+      );
+      // After the table's last page was acknowledged: on each partition the end follows every row.
+      await producer.send({ topic: rel.topic, acks: -1, messages: ends.map((end) => end.message) });
       await finishSnapshotTable(pool, slot, rel.subject, rowsOfTable);
       logger.info({ slot, table: rel.subject, rows: rowsOfTable }, `snapshot of ${rel.subject} done: ${rowsOfTable} rows`);
     }

@@ -1,6 +1,13 @@
 import type { PoolClient } from '@pipeline/db';
-import { type Change, comparePositions, type EventPosition, type OpportunitiesRow } from '@pipeline/schemas';
-import { type Applied, applyChange, positionOf, transitionOf } from './apply';
+import {
+  type Change,
+  comparePositions,
+  type EventPosition,
+  isSnapshotEnd,
+  type OpportunitiesRow,
+  type SnapshotEnd,
+} from '@pipeline/schemas';
+import { type Applied, applyChange, applySnapshotEnd, positionOf, transitionOf } from './apply';
 import { type Bucket, difference, nextState, type ProjectedState } from './state';
 import { applyBuckets, insertTransitions, readStoredMany, type Stored, type Transition, writeStoredMany } from './store';
 
@@ -51,6 +58,29 @@ export async function applyChanges(
     client,
     [...written.values()].sort((a, b) => a.id.localeCompare(b.id)),
   );
+  return results;
+}
+
+/** What a cdc topic's partition carries, in order (the rebuild reads it raw): changes, and ends of snapshots among them. */
+export async function applyEvents(
+  client: PoolClient,
+  events: readonly (Change<OpportunitiesRow> | SnapshotEnd)[],
+  partition: number,
+): Promise<Applied[]> {
+  const results: Applied[] = [];
+  let changes: Change<OpportunitiesRow>[] = [];
+  for (const event of [...events, undefined]) {
+    if (event !== undefined && !isSnapshotEnd(event)) {
+      changes.push(event);
+      continue;
+    }
+    if (changes.length > 0) results.push(...(await applyChanges(client, changes, partition)));
+    changes = [];
+    if (event !== undefined) {
+      await applySnapshotEnd(client, event, partition);
+      results.push('snapshot_ended');
+    }
+  }
   return results;
 }
 

@@ -1,11 +1,18 @@
 import type { PoolClient } from '@pipeline/db';
 import { PipelineError } from '@pipeline/runtime';
-import { type Change, comparePositions, type EventPosition, eventPosition, type OpportunitiesRow } from '@pipeline/schemas';
+import {
+  type Change,
+  comparePositions,
+  type EventPosition,
+  eventPosition,
+  type OpportunitiesRow,
+  type SnapshotEnd,
+} from '@pipeline/schemas';
 import { difference, nextState, type ProjectedState } from './state';
 import { applyBuckets, insertTransition, readStored, storedBefore, type Transition, writeStored } from './store';
 
 /** What applying one change did, for metrics and logs. */
-export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated';
+export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated' | 'snapshot_ended';
 
 /**
  * One opportunity change into the read model, inside applyWithCheckpoint's transaction:
@@ -20,9 +27,7 @@ export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated';
 export async function applyChange(client: PoolClient, change: Change<OpportunitiesRow>, partition: number): Promise<Applied> {
   const position = positionOf(change.eventId);
   if (change.op === 't') {
-    for (const id of await storedBefore(client, partition, position)) {
-      await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
-    }
+    await removeStoredBefore(client, partition, position);
     return 'truncated';
   }
   const row = change.op === 'd' ? change.before : change.after;
@@ -33,6 +38,24 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
   const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
   const after = change.op === 'd' ? undefined : nextState(stored?.state, change.after, at);
   return (await moveTo(client, row.id, stored?.state, after, position, partition)) ? 'moved' : 'unchanged';
+}
+
+/**
+ * The end of a snapshot on a partition: the opportunities stored from that partition that the
+ * snapshot did not re-read (their position is below its rows') were deleted while no slot captured
+ * changes; they are removed and leave a tombstone at the marker's position, just below the
+ * snapshot's rows, so a late copy of an older change cannot bring one back while a snapshot row
+ * arriving late (a retry copy) still applies. Returns how many it removed.
+ */
+export async function applySnapshotEnd(client: PoolClient, end: SnapshotEnd, partition: number): Promise<number> {
+  return removeStoredBefore(client, partition, positionOf(end.eventId));
+}
+
+/** Removes the live opportunities stored from `partition` before `position`, leaving tombstones there. */
+async function removeStoredBefore(client: PoolClient, partition: number, position: EventPosition): Promise<number> {
+  const ids = await storedBefore(client, partition, position);
+  for (const id of ids) await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
+  return ids.length;
 }
 
 async function moveTo(

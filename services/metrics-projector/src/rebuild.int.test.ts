@@ -1,4 +1,4 @@
-import { runPipelineAsync, sharedStack } from '@pipeline/testing';
+import { runPipelineAsync } from '@pipeline/testing';
 import { readModelDifferences } from './__tests__/compare';
 import { type ProjectorStack, projectorStack } from './__tests__/harness';
 import { installAuditTrigger, runWorkload } from './__tests__/workload';
@@ -12,14 +12,7 @@ describe('pipeline projection rebuild', () => {
     stack = await projectorStack('projrebuild');
     await installAuditTrigger(stack.db);
     await stack.startProjector();
-    env = {
-      DATABASE_URL: stack.db.url,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      CDC_TOPIC_PREFIX: stack.topic.replace(/\.public\.opportunities$/, ''),
-      SCHEMA_TOPIC: stack.schemaTopic,
-      CONSUMER_GROUP: stack.group,
-      LOG_LEVEL: 'info',
-    };
+    env = { ...stack.env, LOG_LEVEL: 'info' };
   }, 120_000);
   afterAll(async () => {
     await stack?.close();

@@ -1,6 +1,6 @@
 import { connectBackends, startConsumerService } from '@pipeline/kit';
 import { PipelineError, type ServiceContext, type StartedService } from '@pipeline/runtime';
-import { type Applied, applyChange } from './apply';
+import { type Applied, applyChange, applySnapshotEnd } from './apply';
 import { applyChanges } from './apply-batch';
 import { type Config, SERVICE } from './config';
 import { projectorMetrics } from './metrics';
@@ -25,6 +25,23 @@ export function start(context: ServiceContext<Config>): Promise<StartedService> 
           applied = await applyChange(client, change, ctx.source.partition);
         });
         metrics.events.inc({ projection: config.PROJECTION_NAME, result: result === 'skipped' ? 'skipped' : (applied ?? 'unchanged') });
+        return result;
+      },
+    },
+    snapshotEndHandlers: {
+      'public.opportunities': async (end, ctx) => {
+        let dropped = 0;
+        const result = await ctx.applyWithCheckpoint(config.PROJECTION_NAME, async (client) => {
+          dropped = await applySnapshotEnd(client, end, ctx.source.partition);
+        });
+        metrics.events.inc({ projection: config.PROJECTION_NAME, result: result === 'skipped' ? 'skipped' : 'snapshot_ended' });
+        if (result !== 'skipped') {
+          metrics.snapshotDropped.inc({ projection: config.PROJECTION_NAME }, dropped);
+          ctx.logger.info(
+            { consistentPoint: end.consistentPoint, slot: end.slot, dropped },
+            `snapshot of public.opportunities ended on partition ${ctx.source.partition}: ${dropped} opportunities it did not re-read removed`,
+          );
+        }
         return result;
       },
     },

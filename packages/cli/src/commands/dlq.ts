@@ -175,7 +175,9 @@ function showCommand(): Command {
             change = JSON.parse(letter.value?.toString('utf8') ?? 'null');
           } else {
             const resolver = new SchemaResolver({ kafka: cliKafka(options), topic: options.schemaTopic, bundled: bundledSchemas() });
-            envelope = (await new EnvelopeDecoder(resolver.resolve).decode(letter.value)).envelope;
+            const decoded = await new EnvelopeDecoder(resolver.resolve).decodeEvent(letter.value);
+            // A control record (the end of a snapshot) is shown as it is: it has no envelope.
+            envelope = 'kind' in decoded ? decoded : decoded.envelope;
           }
         } catch (error) {
           decodeError = (error as Error).message;

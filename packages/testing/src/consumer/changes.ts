@@ -1,5 +1,17 @@
 import { resolve } from 'node:path';
-import { type Envelope, encodeSingleObject, envelopeSchema, type OrdersRow, type RowTypes, type Subject } from '@pipeline/schemas';
+import {
+  type Envelope,
+  EVENT_HEADERS,
+  encodeSingleObject,
+  envelopeSchema,
+  type OrdersRow,
+  type RowTypes,
+  SNAPSHOT_END,
+  type SnapshotEndRecord,
+  type Subject,
+  snapshotEndEventId,
+  snapshotEndSchema,
+} from '@pipeline/schemas';
 import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import type { Kafka, Message } from 'kafkajs';
 import { spawnTs, type TestChild } from '../child';
@@ -78,4 +90,27 @@ export async function startConsumerChild(databaseUrl: string, env: Record<string
   });
   child.lines.unshift(`port ${port}`);
   return child;
+}
+
+/** The end of a table's snapshot on one partition, as the cdc-reader writes it (null key, that partition). */
+export function snapshotEndMessage(subject: Subject, partition: number, partitions: number, consistentPoint = '0/10'): Message {
+  const [schema = '', table = ''] = subject.split('.');
+  const record: SnapshotEndRecord = {
+    db: 'pipeline',
+    schema,
+    table,
+    slot: 'pipeline',
+    consistentPoint,
+    partition,
+    partitions,
+    rows: 0,
+    eventId: snapshotEndEventId('7301', consistentPoint, subject, partition),
+    tsMs: Date.now(),
+  };
+  return {
+    key: null,
+    partition,
+    value: encodeSingleObject(snapshotEndSchema(), record),
+    headers: { [EVENT_HEADERS.eventId]: record.eventId, [EVENT_HEADERS.control]: SNAPSHOT_END },
+  };
 }

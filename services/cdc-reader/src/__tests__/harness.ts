@@ -1,7 +1,7 @@
 import { loadMigrations, migrate, READER_ROLE, setReaderPassword } from '@pipeline/db';
 import { SchemaResolver } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
-import { bundledSchemas, type Envelope, EnvelopeDecoder } from '@pipeline/schemas';
+import { bundledSchemas, type Envelope, EnvelopeDecoder, type SnapshotEnd } from '@pipeline/schemas';
 import {
   createTestDatabase,
   sharedStack,
@@ -26,6 +26,15 @@ export interface Received {
   key: string | null;
   headers: Record<string, string>;
   envelope: Envelope<Record<string, unknown>>;
+}
+
+/** An end-of-snapshot record, with where it was read. */
+export interface ReceivedEnd {
+  topic: string;
+  partition: number;
+  offset: string;
+  headers: Record<string, string>;
+  end: SnapshotEnd;
 }
 
 /** A database, slot, topic prefix and schema topic of one test file's own. */
@@ -158,12 +167,24 @@ export async function consume(
   /** Resolve with what arrived when the time is up, instead of failing (for diagnostics). */
   partialOnTimeout = false,
 ): Promise<Received[]> {
+  return (await consumeWithEnds(fixture, topics, (received) => done(received), timeoutMs, partialOnTimeout)).changes;
+}
+
+/** As `consume`, keeping the end-of-snapshot records apart (`consume` leaves them out). */
+export async function consumeWithEnds(
+  fixture: ReaderFixture,
+  topics: string[],
+  done: (received: Received[], ends: ReceivedEnd[]) => boolean,
+  timeoutMs = 60_000,
+  partialOnTimeout = false,
+): Promise<{ changes: Received[]; ends: ReceivedEnd[] }> {
   const resolver = new SchemaResolver({ kafka: fixture.kafka, topic: fixture.schemaTopic, bundled: bundledSchemas() });
   const decoder = new EnvelopeDecoder(resolver.resolve);
   const consumer = fixture.kafka.consumer({ groupId: uniqueName('test-consume'), maxWaitTimeInMs: 100 });
   await consumer.connect();
   for (const topic of topics) await consumer.subscribe({ topic, fromBeginning: true });
   const received: Received[] = [];
+  const ends: ReceivedEnd[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(
@@ -173,24 +194,19 @@ export async function consume(
       consumer
         .run({
           eachMessage: async ({ topic, partition, message }) => {
-            let envelope: Envelope<Record<string, unknown>>;
+            let decoded: Awaited<ReturnType<typeof decoder.decodeEvent<Record<string, unknown>>>>;
             try {
-              ({ envelope } = await decoder.decode(message.value));
+              decoded = await decoder.decodeEvent<Record<string, unknown>>(message.value);
             } catch (error) {
               clearTimeout(timer);
               reject(error);
               return;
             }
             const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-            received.push({
-              topic,
-              partition,
-              offset: message.offset,
-              key: message.key ? message.key.toString() : null,
-              headers,
-              envelope,
-            });
-            if (done(received)) {
+            const where = { topic, partition, offset: message.offset, headers };
+            if ('kind' in decoded) ends.push({ ...where, end: decoded });
+            else received.push({ ...where, key: message.key ? message.key.toString() : null, envelope: decoded.envelope });
+            if (done(received, ends)) {
               clearTimeout(timer);
               resolve();
             }
@@ -201,7 +217,7 @@ export async function consume(
   } finally {
     await consumer.disconnect();
   }
-  return received;
+  return { changes: received, ends };
 }
 
 /** Migrates a private stack's database and gives the owner's and the reader role's URLs. */

@@ -60,6 +60,8 @@ export interface TestReader {
   schemaTopic: string;
   /** Resolves once the reader has published every change committed before the call. */
   published(db: { pool: Pool }, timeoutMs?: number): Promise<void>;
+  /** Starts the reader again with the same slot and topics (and `env` added), once it was stopped. */
+  restart(env?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -68,20 +70,20 @@ export async function startTestReader(db: { readerUrl: string }, name: string): 
   const slot = uniqueName(`slot_${name}`);
   const prefix = uniqueName(`test_${name}`);
   const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
-  const child = await startReaderProcess(
-    {
-      DATABASE_URL: db.readerUrl,
-      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-      CDC_SLOT_NAME: slot,
-      CDC_TOPIC_PREFIX: prefix,
-      CDC_SCHEMA_TOPIC: schemaTopic,
-      CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
-      LOG_LEVEL: testLogLevel('warn'),
+  const env = {
+    DATABASE_URL: db.readerUrl,
+    KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+    CDC_SLOT_NAME: slot,
+    CDC_TOPIC_PREFIX: prefix,
+    CDC_SCHEMA_TOPIC: schemaTopic,
+    CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
+    LOG_LEVEL: testLogLevel('warn'),
+  };
+  let child = await startReaderProcess(env, await freePort());
+  const reader: TestReader = {
+    get child() {
+      return child;
     },
-    await freePort(),
-  );
-  return {
-    child,
     slot,
     prefix,
     schemaTopic,
@@ -101,10 +103,15 @@ export async function startTestReader(db: { readerUrl: string }, name: string): 
         timeoutMs,
       );
     },
+    restart: async (extra = {}) => {
+      await reader.stop();
+      child = await startReaderProcess({ ...env, ...extra }, await freePort());
+    },
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       await once(child, 'exit');
     },
   };
+  return reader;
 }

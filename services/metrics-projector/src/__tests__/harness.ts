@@ -3,6 +3,7 @@ import {
   createTestDatabase,
   eventually,
   groupCaughtUp,
+  sharedStack,
   startServiceChild,
   type TestChild,
   type TestDatabase,
@@ -21,6 +22,10 @@ export interface ProjectorStack {
   topic: string;
   group: string;
   schemaTopic: string;
+  /** The cdc-reader the stack runs (its slot; restart it with other settings). */
+  reader: TestReader;
+  /** What the projector runs with (database, broker, topics, group): for its tasks too. */
+  env: Record<string, string>;
   projector: TestChild | undefined;
   /** The running projector's HTTP port (/metrics). */
   projectorPort: number;
@@ -47,22 +52,25 @@ export async function projectorStack(
     throw error;
   }
   const { prefix, schemaTopic } = reader;
+  const env = {
+    DATABASE_URL: db.url,
+    KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+    CDC_TOPIC_PREFIX: prefix,
+    SCHEMA_TOPIC: schemaTopic,
+    CONSUMER_GROUP: group,
+  };
   const stack: ProjectorStack = {
     db,
     kafka,
     topic: `${prefix}.public.opportunities`,
     group,
     schemaTopic,
+    reader,
+    env,
     projector: undefined,
     projectorPort: 0,
-    startProjector: async (env = {}) => {
-      const child = await startServiceChild(PROJECTOR_ENTRY, {
-        DATABASE_URL: db.url,
-        CDC_TOPIC_PREFIX: prefix,
-        SCHEMA_TOPIC: schemaTopic,
-        CONSUMER_GROUP: group,
-        ...env,
-      });
+    startProjector: async (extra = {}) => {
+      const child = await startServiceChild(PROJECTOR_ENTRY, { ...env, ...extra });
       stack.projector = child;
       stack.projectorPort = child.port;
       return child;

@@ -1,9 +1,17 @@
 import { applyBatchInTransaction, lockProjectionExclusive, makePool, type Pool, type PoolClient, withTransaction } from '@pipeline/db';
 import { SchemaResolver } from '@pipeline/kafka';
 import { type Logger, PipelineError } from '@pipeline/runtime';
-import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, type OpportunitiesRow, toChange } from '@pipeline/schemas';
+import {
+  bundledSchemas,
+  type Change,
+  cdcTopic,
+  EnvelopeDecoder,
+  type OpportunitiesRow,
+  type SnapshotEnd,
+  toChange,
+} from '@pipeline/schemas';
 import type { Kafka, KafkaMessage } from 'kafkajs';
-import { applyChanges } from '../apply-batch';
+import { applyEvents } from '../apply-batch';
 import type { Config } from '../config';
 import { createShadow, dropRetired, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
 
@@ -79,10 +87,10 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
       eachBatch: ({ batch, heartbeat }) =>
         exclusive(async () => {
           if (swapped) return;
-          const items: { change: Change<OpportunitiesRow>; offset: string; eventId: string }[] = [];
+          const items: { event: Change<OpportunitiesRow> | SnapshotEnd; offset: string; eventId: string }[] = [];
           for (const message of batch.messages) {
-            const change = await decodeOrSkip(decoder, message, logger);
-            if (change) items.push({ change, offset: message.offset, eventId: change.eventId });
+            const event = await decodeOrSkip(decoder, message, logger);
+            if (event) items.push({ event, offset: message.offset, eventId: event.eventId });
             else unapplied += 1;
           }
           const apply = (client: PoolClient) =>
@@ -95,9 +103,9 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
                 messages: items.map(({ offset, eventId }) => ({ offset, eventId })),
               },
               async (inner, fresh) => {
-                await applyChanges(
+                await applyEvents(
                   inner,
-                  fresh.map((index) => items[index]?.change as Change<OpportunitiesRow>),
+                  fresh.map((index) => items[index]?.event as Change<OpportunitiesRow> | SnapshotEnd),
                   batch.partition,
                 );
               },
@@ -194,12 +202,13 @@ async function decodeOrSkip(
   decoder: EnvelopeDecoder,
   message: KafkaMessage,
   logger: Logger,
-): Promise<Change<OpportunitiesRow> | undefined> {
+): Promise<Change<OpportunitiesRow> | SnapshotEnd | undefined> {
   try {
-    const change = toChange(await decoder.decode<OpportunitiesRow>(message.value));
+    const decoded = await decoder.decodeEvent<OpportunitiesRow>(message.value);
+    const event = 'kind' in decoded ? decoded : toChange(decoded);
     // Only what the projector could order: the live one dead-lettered the rest.
-    if (change.subject !== SUBJECT || !/^[^:]+:[0-9A-Fa-f]+\/[0-9A-Fa-f]+:(\d+|r)(:|$)/.test(change.eventId)) return undefined;
-    return change;
+    if (event.subject !== SUBJECT || !/^[^:]+:[0-9A-Fa-f]+\/[0-9A-Fa-f]+:(\d+|r|e)(:|$)/.test(event.eventId)) return undefined;
+    return event;
   } catch (error) {
     logger.warn(
       { err: error, offset: message.offset },
