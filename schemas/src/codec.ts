@@ -88,13 +88,19 @@ export class SingleObjectDecoder {
 
   async decode<T>(bytes: Buffer | null | undefined, reader: ParsedSchema): Promise<T> {
     const { fingerprint, body } = readSingleObjectHeader(bytes);
-    const writer = await this.writers(fingerprint);
-    const resolver = this.resolver(reader, writer);
+    return this.decodeBody<T>(body, await this.writers(fingerprint), reader);
+  }
+
+  /** The body after the header, written with `writer` (already resolved from its fingerprint), read as `reader`. */
+  decodeBody<T>(body: Buffer, writer: ParsedSchema, reader: ParsedSchema): T {
+    // The same schema needs no resolution: avsc reads it directly. (One fingerprint never stands for
+    // two schemas differing in logical types: SchemaCatalog refuses the second.)
+    const resolver = reader.fingerprint.hex === writer.fingerprint.hex ? undefined : this.resolver(reader, writer);
     try {
       return reader.type.fromBuffer(body, resolver) as T;
     } catch (error) {
       throw new UndecodableError(
-        `body does not decode as ${writer.name} (fingerprint ${fingerprint.hex}): ${(error as Error).message}`,
+        `body does not decode as ${writer.name} (fingerprint ${writer.fingerprint.hex}): ${(error as Error).message}`,
         error,
       );
     }

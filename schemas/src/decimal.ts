@@ -32,6 +32,14 @@ export function formatDecimal(unscaled: bigint, scale: number): string {
   return negative ? `-${text}` : text;
 }
 
+/** As formatDecimal, for an unscaled integer that is a safe number (the common, fast case). */
+export function formatSmallDecimal(unscaled: number, scale: number): string {
+  const negative = unscaled < 0;
+  const digits = String(negative ? -unscaled : unscaled).padStart(scale + 1, '0');
+  const text = scale === 0 ? digits : `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  return negative ? `-${text}` : text;
+}
+
 /** Minimal two's-complement big-endian bytes of `value` (Avro's decimal-in-bytes encoding). */
 export function toTwosComplement(value: bigint): Buffer {
   let hex = (value < 0n ? -value : value).toString(16);

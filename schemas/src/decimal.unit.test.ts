@@ -1,4 +1,5 @@
-import { formatDecimal, fromTwosComplement, parseDecimal, toTwosComplement } from './decimal';
+import { parseSchema } from './avro';
+import { formatDecimal, formatSmallDecimal, fromTwosComplement, parseDecimal, toTwosComplement } from './decimal';
 
 describe('exact decimals', () => {
   it.each([
@@ -46,5 +47,26 @@ describe('exact decimals', () => {
     expect(toTwosComplement(-1n).toString('hex')).toBe('ff');
     expect(toTwosComplement(128n).toString('hex')).toBe('0080');
     expect(toTwosComplement(-129n).toString('hex')).toBe('ff7f');
+  });
+
+  it('formats an unscaled integer that fits a number as the bigint path does, and reads 1 to 8 bytes back through Avro', () => {
+    for (const unscaled of [0, 1, -1, 5, -5, 99, -100, 140_737_488_355_327, -140_737_488_355_328]) {
+      for (const scale of [0, 2, 4]) expect(formatSmallDecimal(unscaled, scale)).toBe(formatDecimal(BigInt(unscaled), scale));
+    }
+    const type = parseSchema({ type: 'bytes', logicalType: 'decimal', precision: 18, scale: 2 }).type;
+    for (const text of [
+      '0.00',
+      '0.01',
+      '-0.01',
+      '1.27',
+      '1.28',
+      '-1.28',
+      '-1.29',
+      '1407374883553.27',
+      '1407374883553.28',
+      '9999999999999999.99',
+    ]) {
+      expect(type.fromBuffer(type.toBuffer(text))).toBe(text);
+    }
   });
 });

@@ -53,9 +53,10 @@ export class EnvelopeDecoder {
 
   /** Whatever the reader writes to a cdc topic: a change envelope, or the end of a table's snapshot on one partition. */
   async decodeEvent<Row = Record<string, unknown>>(bytes: Buffer | null | undefined): Promise<DecodedChange<Row> | SnapshotEnd> {
-    const writer = await this.writers(readSingleObjectHeader(bytes).fingerprint);
+    const { fingerprint, body } = readSingleObjectHeader(bytes);
+    const writer = await this.writers(fingerprint);
     if (isSnapshotEndSchema(writer.name)) {
-      const record = await this.decoder.decode<SnapshotEndRecord>(bytes, snapshotEndSchema());
+      const record = this.decoder.decodeBody<SnapshotEndRecord>(body, writer, snapshotEndSchema());
       return { kind: SNAPSHOT_END, subject: `${record.schema}.${record.table}`, ...record };
     }
     const subject = subjectOfEnvelope(writer.name);
@@ -65,7 +66,7 @@ export class EnvelopeDecoder {
       ]);
     }
     // A table this consumer does not bundle is read as it was written.
-    const envelope = await this.decoder.decode<Envelope<Row>>(bytes, this.readers.get(subject) ?? writer);
+    const envelope = this.decoder.decodeBody<Envelope<Row>>(body, writer, this.readers.get(subject) ?? writer);
     return { subject, envelope: validateEnvelope(envelope, subject) };
   }
 }

@@ -1,6 +1,6 @@
 import avro from 'avsc';
-import { formatDecimal, fromTwosComplement, parseDecimal, toTwosComplement } from './decimal';
-import { formatTimestampMicros, parseTimestampMicros } from './timestamp';
+import { formatDecimal, formatSmallDecimal, fromTwosComplement, parseDecimal, toTwosComplement } from './decimal';
+import { formatTimestampMicros, formatTimestampMicrosNumber, parseTimestampMicros } from './timestamp';
 
 // avsc's LogicalType hooks are untyped (`any`) in its declarations; these classes narrow them.
 
@@ -21,6 +21,8 @@ export class DecimalType extends avro.types.LogicalType {
   }
 
   protected override _fromValue(value: Buffer): string {
+    // Up to 6 bytes (48 bits) a number holds the unscaled integer exactly: no bigint on the hot path.
+    if (value.length > 0 && value.length <= 6) return formatSmallDecimal(value.readIntBE(0, value.length), this.scale);
     return formatDecimal(fromTwosComplement(value), this.scale);
   }
 
@@ -40,10 +42,26 @@ export class DecimalType extends avro.types.LogicalType {
   }
 }
 
-/** avsc's internal reader/writer (its `Tap`); only the 64-bit helpers its custom longs use are needed. */
+/** avsc's internal reader/writer (its `Tap`); only what the custom longs use. */
 interface LongTap {
+  buf: Buffer;
+  pos: number;
+  readLong(): number;
   unpackLongBytes(): Buffer;
   packLongBytes(bytes: Buffer): void;
+}
+
+/**
+ * Whether the zig-zag varint at the tap's position is below 2^53, so avsc's `readLong` (float
+ * arithmetic) reads it exactly: at most 7 bytes, or 8 whose last carries fewer than 4 bits.
+ */
+function fitsInNumber(tap: LongTap): boolean {
+  const { buf, pos } = tap;
+  for (let i = 0; i < 8; i++) {
+    const byte = buf[pos + i] ?? 0;
+    if ((byte & 0x80) === 0) return i < 7 || byte < 16;
+  }
+  return false;
 }
 
 /**
@@ -63,6 +81,8 @@ export class TimestampMicrosType extends avro.types.LogicalType {
   }
 
   _read(tap: LongTap): string {
+    // Every timestamp from 1685 to 2255 fits a number: read it without a buffer or a bigint.
+    if (fitsInNumber(tap)) return formatTimestampMicrosNumber(tap.readLong());
     return formatTimestampMicros(tap.unpackLongBytes().readBigInt64LE(0));
   }
 

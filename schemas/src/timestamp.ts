@@ -57,3 +57,30 @@ export function formatTimestampMicros(micros: bigint): string {
   // toISOString ends ".mmmZ": keep the milliseconds, append the remaining three digits.
   return `${iso.slice(0, -1)}${String(subMs).padStart(3, '0')}Z`;
 }
+
+const MICROS_PER_DAY = 86_400_000_000;
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : String(n));
+/** The last day formatted ("YYYY-MM-DDT"): consecutive events mostly share it. */
+let cachedDay = Number.NaN;
+let cachedDate = '';
+
+/**
+ * As formatTimestampMicros, for microseconds that are a safe integer (years 1685 to 2255), without
+ * bigint and with the date part kept from the previous call on the same day: a change envelope
+ * holds five timestamps, and the decoder formats them for every event.
+ */
+export function formatTimestampMicrosNumber(micros: number): string {
+  const day = Math.floor(micros / MICROS_PER_DAY);
+  if (day !== cachedDay) {
+    cachedDate = new Date(day * 86_400_000).toISOString().slice(0, 11);
+    cachedDay = day;
+  }
+  let rest = micros - day * MICROS_PER_DAY;
+  const hours = Math.floor(rest / 3_600_000_000);
+  rest -= hours * 3_600_000_000;
+  const minutes = Math.floor(rest / 60_000_000);
+  rest -= minutes * 60_000_000;
+  const seconds = Math.floor(rest / 1_000_000);
+  const fraction = String(rest - seconds * 1_000_000).padStart(6, '0');
+  return `${cachedDate}${pad2(hours)}:${pad2(minutes)}:${pad2(seconds)}.${fraction}Z`;
+}

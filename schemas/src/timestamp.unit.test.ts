@@ -1,4 +1,5 @@
-import { formatTimestampMicros, parseTimestampMicros } from './timestamp';
+import { parseSchema } from './avro';
+import { formatTimestampMicros, formatTimestampMicrosNumber, parseTimestampMicros } from './timestamp';
 
 describe('timestamps with microseconds', () => {
   it.each([
@@ -25,5 +26,32 @@ describe('timestamps with microseconds', () => {
     const micros = parseTimestampMicros('2300-06-15T12:00:00.000007Z');
     expect(micros > BigInt(Number.MAX_SAFE_INTEGER)).toBe(true);
     expect(formatTimestampMicros(micros)).toBe('2300-06-15T12:00:00.000007Z');
+  });
+
+  it('formats safe integers without bigint exactly as the bigint path does, across days and around the epoch', () => {
+    let state = 20261203;
+    // A small linear congruential generator: the same samples on every run.
+    const next = () => {
+      state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return state / 2_147_483_648;
+    };
+    const samples = [0, -1, 1, 86_400_000_000 - 1, 86_400_000_000, -86_400_000_000, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER];
+    for (let i = 0; i < 2_000; i++) samples.push(Math.floor((next() * 2 - 1) * 9e15));
+    for (const micros of samples) expect(formatTimestampMicrosNumber(micros)).toBe(formatTimestampMicros(BigInt(micros)));
+  });
+
+  it('reads every timestamp back through Avro, on either side of the 2^53 fast-path limit', () => {
+    const type = parseSchema({ type: 'long', logicalType: 'timestamp-micros' }).type;
+    for (const text of [
+      '2026-11-29T17:35:04.123456Z',
+      '1969-12-31T23:59:59.999999Z',
+      '2255-06-05T23:47:34.740991Z',
+      '2255-06-05T23:47:34.740992Z',
+      '1684-07-28T00:12:25.259008Z',
+      '9999-12-31T23:59:59.999999Z',
+      '0001-01-01T00:00:00.000001Z',
+    ]) {
+      expect(type.fromBuffer(type.toBuffer(text))).toBe(text);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { throwIfAborted } from './deadline';
-import { type Pool, type PoolClient, withTransaction } from './pool';
+import { type Pool, type PoolClient, type Queryable, withTransaction } from './pool';
 
 /** Where a projection's message came from. */
 export interface CheckpointPosition {
@@ -43,8 +43,7 @@ export async function applyWithCheckpoint(
     if (position.eventId !== undefined) {
       const { rowCount } = await client.query(
         'INSERT INTO processed_events (consumer, event_id) VALUES ($1, $2) ON CONFLICT (consumer, event_id) DO NOTHING',
-        // Its own namespace: a service may also use processOnce under its name for other effects.
-        [`projection:${position.projection}`, position.eventId],
+        [await processedNamespace(client, position.projection), position.eventId],
       );
       seen = rowCount === 0;
     }
@@ -62,12 +61,18 @@ export async function applyWithCheckpoint(
 }
 
 /** A batch of one topic partition for `applyBatchWithCheckpoint`: its messages' offsets and event ids, in order. */
+export interface CheckpointMessage {
+  offset: string;
+  eventId?: string;
+}
+
 export interface CheckpointBatch {
   projection: string;
   topic: string;
   partition: number;
   group?: string;
-  messages: readonly { offset: string; eventId?: string }[];
+  /** One source partition's messages, in offset order. */
+  messages: readonly CheckpointMessage[];
 }
 
 /**
@@ -111,24 +116,28 @@ export async function applyBatchInTransaction(
     [batch.projection, batch.topic, batch.partition],
   );
   const stored = rows[0]?.offset === undefined ? -1n : BigInt(rows[0].offset);
-  const ahead = batch.messages.map((message, index) => ({ ...message, index })).filter((message) => BigInt(message.offset) > stored);
-  const ids = ahead.filter((message) => message.eventId !== undefined);
+  // Offsets ascend within a batch: those above the checkpoint are a tail of it.
+  let first = 0;
+  while (first < batch.messages.length && BigInt((batch.messages[first] as CheckpointMessage).offset) <= stored) first++;
+  const ids: string[] = [];
+  for (let index = first; index < batch.messages.length; index++) {
+    const eventId = (batch.messages[index] as CheckpointMessage).eventId;
+    if (eventId !== undefined) ids.push(eventId);
+  }
   const { rows: inserted } = await client.query<{ event_id: string }>(
     `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
      ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
-    [`projection:${batch.projection}`, ids.map((message) => message.eventId)],
+    [await processedNamespace(client, batch.projection), ids],
   );
   const newIds = new Set(inserted.map((row) => row.event_id));
   // A message without an event id is applied by position alone; one whose id was seen before (or
   // earlier in this batch: the reader may write a change twice) is not.
-  const fresh = ahead
-    .filter((message) => {
-      if (message.eventId === undefined) return true;
-      if (!newIds.has(message.eventId)) return false;
-      newIds.delete(message.eventId);
-      return true;
-    })
-    .map((message) => message.index);
+  const fresh: number[] = [];
+  for (let index = first; index < batch.messages.length; index++) {
+    const eventId = (batch.messages[index] as CheckpointMessage).eventId;
+    if (eventId === undefined) fresh.push(index);
+    else if (newIds.delete(eventId)) fresh.push(index);
+  }
   if (fresh.length > 0) await apply(client, fresh);
   await client.query(
     `INSERT INTO projection_checkpoints (projection, topic, "partition", "offset", consumer_group) VALUES ($1, $2, $3, $4, $5)
@@ -136,8 +145,22 @@ export async function applyBatchInTransaction(
        updated_at = now(), consumer_group = coalesce(EXCLUDED.consumer_group, projection_checkpoints.consumer_group)`,
     [batch.projection, batch.topic, batch.partition, last.offset, batch.group ?? null],
   );
-  const applied = new Set(fresh);
-  return batch.messages.map((_, index) => (applied.has(index) ? 'applied' : 'skipped'));
+  const results: ('applied' | 'skipped')[] = batch.messages.map(() => 'skipped');
+  for (const index of fresh) results[index] = 'applied';
+  return results;
+}
+
+/**
+ * Where `projection` records the ids of the events it applied in `processed_events`: its own
+ * namespace (a service may also use processOnce under its name), `projection:<name>` unless a
+ * rebuild's swap pointed it elsewhere (`projection_namespaces`). Read after the projection's shared
+ * lock, so a swap never changes it under a transaction.
+ */
+export async function processedNamespace(client: Queryable, projection: string): Promise<string> {
+  const { rows } = await client.query<{ namespace: string }>('SELECT namespace FROM projection_namespaces WHERE projection = $1', [
+    projection,
+  ]);
+  return rows[0]?.namespace ?? `projection:${projection}`;
 }
 
 /** The advisory lock key of a projection: every apply holds it shared, a rebuild's swap exclusively. */

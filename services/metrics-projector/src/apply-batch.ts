@@ -1,15 +1,22 @@
 import type { PoolClient } from '@pipeline/db';
-import {
-  type Change,
-  comparePositions,
-  type EventPosition,
-  isSnapshotEnd,
-  type OpportunitiesRow,
-  type SnapshotEnd,
-} from '@pipeline/schemas';
+import { type Change, comparePositions, isSnapshotEnd, type OpportunitiesRow, type SnapshotEnd } from '@pipeline/schemas';
 import { type Applied, applyChange, applySnapshotEnd, positionOf, transitionOf } from './apply';
-import { type Bucket, difference, nextState, type ProjectedState } from './state';
-import { applyBuckets, insertTransitions, readStoredMany, type Stored, type Transition, writeStoredMany } from './store';
+import { type Bucket, difference, nextState } from './state';
+import { applyBuckets, insertTransitions, readStoredMany, type Stored, type StoredEntry, type Transition, writeStoredMany } from './store';
+
+/**
+ * Where a batch finds the opportunities as last applied: the database (locked for the
+ * transaction), or a rebuild's memory of what it wrote itself. Told what the batch writes.
+ */
+export interface StoredSource {
+  read(client: PoolClient, ids: readonly string[]): Promise<Map<string, Stored>>;
+  wrote(entries: readonly StoredEntry[]): void;
+  /** Rows changed behind its back (a truncate applied change by change): forget what it knew. */
+  forget(): void;
+}
+
+/** The live projector's source: every batch reads (and locks) its opportunities. */
+export const FROM_DATABASE: StoredSource = { read: readStoredMany, wrote: () => undefined, forget: () => undefined };
 
 /**
  * A batch of opportunity changes (one source partition, in order) into the read model with the
@@ -21,17 +28,19 @@ export async function applyChanges(
   client: PoolClient,
   changes: readonly Change<OpportunitiesRow>[],
   partition: number,
+  source: StoredSource = FROM_DATABASE,
 ): Promise<Applied[]> {
   if (changes.some((change) => change.op === 't')) {
+    source.forget();
     const results: Applied[] = [];
     for (const change of changes) results.push(await applyChange(client, change, partition));
     return results;
   }
   const rowOf = (change: Change<OpportunitiesRow>) => (change.op === 'd' ? change.before : change.after) as OpportunitiesRow;
-  const stored: Map<string, Stored> = await readStoredMany(client, [...new Set(changes.map((change) => rowOf(change).id))]);
+  const stored: Map<string, Stored> = await source.read(client, [...new Set(changes.map((change) => rowOf(change).id))]);
   const transitions: Transition[] = [];
-  const buckets: Bucket[] = [];
-  const written = new Map<string, { id: string; state: ProjectedState | undefined; position: EventPosition; partition: number }>();
+  const buckets = new BucketTotals();
+  const written = new Map<string, StoredEntry>();
   const results: Applied[] = [];
   for (const change of changes) {
     if (change.op === 't') continue; // not in a batch folded here (see above)
@@ -47,17 +56,17 @@ export async function applyChanges(
     const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
     const after = change.op === 'd' ? undefined : nextState(current?.state, change.after, at);
     const moved = difference(current?.state, after);
-    buckets.push(...moved);
+    buckets.add(moved);
     stored.set(row.id, { state: after, deleted: after === undefined, position, partition });
     written.set(row.id, { id: row.id, state: after, position, partition });
     results.push(moved.length > 0 ? 'moved' : 'unchanged');
   }
   await insertTransitions(client, transitions);
-  await applyBuckets(client, mergeBuckets(buckets));
-  await writeStoredMany(
-    client,
-    [...written.values()].sort((a, b) => a.id.localeCompare(b.id)),
-  );
+  const entries = [...written.values()];
+  await writeStoredMany(client, entries);
+  source.wrote(entries);
+  // Last: the buckets are shared by every partition, so their row locks are held for the shortest time.
+  await applyBuckets(client, buckets.nonZero());
   return results;
 }
 
@@ -66,6 +75,7 @@ export async function applyEvents(
   client: PoolClient,
   events: readonly (Change<OpportunitiesRow> | SnapshotEnd)[],
   partition: number,
+  source: StoredSource = FROM_DATABASE,
 ): Promise<Applied[]> {
   const results: Applied[] = [];
   let changes: Change<OpportunitiesRow>[] = [];
@@ -74,42 +84,45 @@ export async function applyEvents(
       changes.push(event);
       continue;
     }
-    if (changes.length > 0) results.push(...(await applyChanges(client, changes, partition)));
+    if (changes.length > 0) results.push(...(await applyChanges(client, changes, partition, source)));
     changes = [];
     if (event !== undefined) {
-      await applySnapshotEnd(client, event, partition);
+      source.wrote(await applySnapshotEnd(client, event, partition));
       results.push('snapshot_ended');
     }
   }
   return results;
 }
 
-/** Bucket moves of a whole batch added up, per bucket; those that add up to nothing dropped. */
-export function mergeBuckets(buckets: readonly Bucket[]): Bucket[] {
-  // The difference of "nothing" to "all of these" is the sum: reuse it by folding pairwise.
-  const merged = new Map<string, Bucket>();
-  for (const bucket of buckets) {
-    const key =
-      bucket.table === 'stage'
-        ? `s|${bucket.stage}`
-        : bucket.table === 'owner'
-          ? `o|${bucket.owner === null ? '-' : `+${bucket.owner}`}`
-          : `m|${bucket.owner === null ? '-' : `+${bucket.owner}`}|${bucket.month}`;
-    const current = merged.get(key);
-    if (!current) {
-      merged.set(key, { ...bucket });
-    } else if (current.table === 'stage' && bucket.table === 'stage') {
-      merged.set(key, { ...current, count: current.count + bucket.count, value: current.value + bucket.value });
-    } else if (current.table !== 'stage' && bucket.table !== 'stage') {
-      merged.set(key, {
-        ...current,
-        won: current.won + bucket.won,
-        lost: current.lost + bucket.lost,
-        revenue: current.revenue + bucket.revenue,
-      });
+/** Bucket moves of a whole batch added up per bucket; those that add up to nothing are left out. */
+export class BucketTotals {
+  private readonly totals = new Map<string, Bucket>();
+
+  add(buckets: readonly Bucket[]): void {
+    for (const bucket of buckets) {
+      const key =
+        bucket.table === 'stage'
+          ? `s|${bucket.stage}`
+          : bucket.table === 'owner'
+            ? `o|${bucket.owner === null ? '-' : `+${bucket.owner}`}`
+            : `m|${bucket.owner === null ? '-' : `+${bucket.owner}`}|${bucket.month}`;
+      const current = this.totals.get(key);
+      if (!current) {
+        this.totals.set(key, { ...bucket });
+      } else if (current.table === 'stage' && bucket.table === 'stage') {
+        current.count += bucket.count;
+        current.value += bucket.value;
+      } else if (current.table !== 'stage' && bucket.table !== 'stage') {
+        current.won += bucket.won;
+        current.lost += bucket.lost;
+        current.revenue += bucket.revenue;
+      }
     }
   }
-  return [...merged.values()].filter((bucket) =>
-    bucket.table === 'stage' ? bucket.count !== 0 || bucket.value !== 0n : bucket.won !== 0 || bucket.lost !== 0 || bucket.revenue !== 0n,
-  );
+
+  nonZero(): Bucket[] {
+    return [...this.totals.values()].filter((bucket) =>
+      bucket.table === 'stage' ? bucket.count !== 0 || bucket.value !== 0n : bucket.won !== 0 || bucket.lost !== 0 || bucket.revenue !== 0n,
+    );
+  }
 }

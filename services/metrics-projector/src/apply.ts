@@ -9,7 +9,7 @@ import {
   type SnapshotEnd,
 } from '@pipeline/schemas';
 import { difference, nextState, type ProjectedState } from './state';
-import { applyBuckets, insertTransition, readStored, storedBefore, type Transition, writeStored } from './store';
+import { applyBuckets, insertTransition, readStored, type StoredEntry, storedBefore, type Transition, writeStored } from './store';
 
 /** What applying one change did, for metrics and logs. */
 export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated' | 'snapshot_ended';
@@ -47,15 +47,15 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
  * snapshot's rows, so a late copy of an older change cannot bring one back while a snapshot row
  * arriving late (a retry copy) still applies. Returns how many it removed.
  */
-export async function applySnapshotEnd(client: PoolClient, end: SnapshotEnd, partition: number): Promise<number> {
+export async function applySnapshotEnd(client: PoolClient, end: SnapshotEnd, partition: number): Promise<StoredEntry[]> {
   return removeStoredBefore(client, partition, positionOf(end.eventId));
 }
 
-/** Removes the live opportunities stored from `partition` before `position`, leaving tombstones there. */
-async function removeStoredBefore(client: PoolClient, partition: number, position: EventPosition): Promise<number> {
+/** Removes the live opportunities stored from `partition` before `position`, leaving tombstones there (returned). */
+async function removeStoredBefore(client: PoolClient, partition: number, position: EventPosition): Promise<StoredEntry[]> {
   const ids = await storedBefore(client, partition, position);
   for (const id of ids) await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
-  return ids.length;
+  return ids.map((id) => ({ id, state: undefined, position, partition }));
 }
 
 async function moveTo(

@@ -39,6 +39,16 @@ describe('pipeline projection rebuild', () => {
     expect(rows).toEqual([{ projection: 'sales_metrics', events: String(outcome.events) }]);
     const { rows: schemas } = await stack.db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'projection_%'`);
     expect(schemas).toEqual([]);
+    // The processed-events namespace moved with one row: the rebuild's own, the old one's ids deleted after the swap.
+    const { rows: namespaces } = await stack.db.pool.query<{ projection: string; namespace: string }>(
+      'SELECT projection, namespace FROM projection_namespaces',
+    );
+    expect(namespaces).toEqual([{ projection: 'sales_metrics', namespace: expect.stringMatching(/^projection:sales_metrics#\d+$/) }]);
+    const { rows: held } = await stack.db.pool.query<{ consumer: string; n: number }>(
+      `SELECT consumer, count(*)::int AS n FROM processed_events WHERE consumer LIKE 'projection:%' GROUP BY consumer`,
+    );
+    expect(held.map((row) => row.consumer)).toEqual([namespaces[0]?.namespace]);
+    expect(held[0]?.n).toBeGreaterThanOrEqual(outcome.events - 10);
   }, 300_000);
 
   it('refuses a topic that does not keep every message', async () => {

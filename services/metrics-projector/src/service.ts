@@ -32,7 +32,7 @@ export function start(context: ServiceContext<Config>): Promise<StartedService> 
       'public.opportunities': async (end, ctx) => {
         let dropped = 0;
         const result = await ctx.applyWithCheckpoint(config.PROJECTION_NAME, async (client) => {
-          dropped = await applySnapshotEnd(client, end, ctx.source.partition);
+          dropped = (await applySnapshotEnd(client, end, ctx.source.partition)).length;
         });
         metrics.events.inc({ projection: config.PROJECTION_NAME, result: result === 'skipped' ? 'skipped' : 'snapshot_ended' });
         if (result !== 'skipped') {

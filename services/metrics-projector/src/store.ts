@@ -56,29 +56,37 @@ export async function readStoredMany(client: Queryable, ids: readonly string[]):
   return new Map(rows.map((row) => [row.opportunity_id, toStored(row)]));
 }
 
+/** An opportunity's state to store (undefined: a tombstone) at a position, from a partition. */
+export interface StoredEntry {
+  id: string;
+  state: ProjectedState | undefined;
+  position: EventPosition;
+  partition: number;
+}
+
 /** Several opportunities' states (undefined: a tombstone) in one statement. */
-export async function writeStoredMany(
-  client: Queryable,
-  entries: readonly { id: string; state: ProjectedState | undefined; position: EventPosition; partition: number }[],
-): Promise<void> {
+export async function writeStoredMany(client: Queryable, entries: readonly StoredEntry[]): Promise<void> {
   if (entries.length === 0) return;
+  // One JSON document rather than nine arrays: JSON.stringify is native, pg's array quoting is not.
+  const rows = entries.map((e) => ({
+    i: e.id,
+    s: e.state?.stage ?? null,
+    v: e.state?.value ?? null,
+    o: e.state?.owner ?? null,
+    m: e.state?.closedMonth ?? null,
+    l: e.position.lsn.toString(),
+    r: e.position.ordinal,
+    p: e.partition,
+    d: e.state === undefined,
+  }));
   await client.query(
     `INSERT INTO opportunity_projection (opportunity_id, stage, value, owner, closed_month, position_lsn, position_ord, source_partition, deleted)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::numeric[], $4::text[], $5::date[], $6::bigint[], $7::int[], $8::int[], $9::boolean[])
+     SELECT i, s, v, o, m, l, r, p, d
+       FROM json_to_recordset($1::json) AS x(i uuid, s text, v numeric, o text, m date, l bigint, r int, p int, d boolean)
      ON CONFLICT (opportunity_id) DO UPDATE SET stage = EXCLUDED.stage, value = EXCLUDED.value, owner = EXCLUDED.owner,
        closed_month = EXCLUDED.closed_month, position_lsn = EXCLUDED.position_lsn, position_ord = EXCLUDED.position_ord,
        source_partition = EXCLUDED.source_partition, deleted = EXCLUDED.deleted, updated_at = now()`,
-    [
-      entries.map((e) => e.id),
-      entries.map((e) => e.state?.stage ?? null),
-      entries.map((e) => e.state?.value ?? null),
-      entries.map((e) => e.state?.owner ?? null),
-      entries.map((e) => e.state?.closedMonth ?? null),
-      entries.map((e) => e.position.lsn.toString()),
-      entries.map((e) => e.position.ordinal),
-      entries.map((e) => e.partition),
-      entries.map((e) => e.state === undefined),
-    ],
+    [JSON.stringify(rows)],
   );
 }
 
@@ -87,17 +95,11 @@ export async function insertTransitions(client: Queryable, transitions: readonly
   if (transitions.length === 0) return;
   await client.query(
     `INSERT INTO stage_transitions (opportunity_id, from_stage, to_stage, value, owner, transitioned_at, event_id)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::numeric[], $5::text[], $6::timestamptz[], $7::text[])
+     SELECT "opportunityId", "from", "to", value, owner, at, "eventId"
+       FROM json_to_recordset($1::json)
+         AS x("opportunityId" uuid, "from" text, "to" text, value numeric, owner text, at timestamptz, "eventId" text)
      ON CONFLICT (event_id) DO NOTHING`,
-    [
-      transitions.map((t) => t.opportunityId),
-      transitions.map((t) => t.from),
-      transitions.map((t) => t.to),
-      transitions.map((t) => t.value),
-      transitions.map((t) => t.owner),
-      transitions.map((t) => t.at),
-      transitions.map((t) => t.eventId),
-    ],
+    [JSON.stringify(transitions)],
   );
 }
 
@@ -130,46 +132,70 @@ export async function writeStored(
 }
 
 /**
- * Moves the read-model tables by `buckets`; a bucket that reaches zero is removed. Buckets are
- * locked in one global order (table, then key), so two partitions' transactions moving the same
- * buckets wait for each other instead of deadlocking.
+ * Moves the read-model tables by `buckets`, one statement per table (and one removing the buckets
+ * that reached zero). Buckets are locked in one global order (table, then key: each statement
+ * takes its rows in the order given), so two partitions' transactions moving the same buckets wait
+ * for each other instead of deadlocking.
  */
 export async function applyBuckets(client: Queryable, buckets: readonly Bucket[]): Promise<void> {
-  for (const bucket of [...buckets].sort((a, b) => lockOrder(a).localeCompare(lockOrder(b)))) {
-    if (bucket.table === 'stage') {
-      await client.query(
-        `INSERT INTO pipeline_stage_values (stage, opportunity_count, total_value) VALUES ($1, $2, $3)
-         ON CONFLICT (stage) DO UPDATE SET opportunity_count = pipeline_stage_values.opportunity_count + EXCLUDED.opportunity_count,
-           total_value = pipeline_stage_values.total_value + EXCLUDED.total_value, updated_at = now()`,
-        [bucket.stage, bucket.count, money(bucket.value)],
-      );
-      await client.query('DELETE FROM pipeline_stage_values WHERE stage = $1 AND opportunity_count = 0 AND total_value = 0', [
-        bucket.stage,
-      ]);
-    } else if (bucket.table === 'owner') {
-      await client.query(
-        `INSERT INTO sales_metrics (owner_key, owner, deals_won, deals_lost, revenue_closed) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (owner_key) DO UPDATE SET deals_won = sales_metrics.deals_won + EXCLUDED.deals_won,
-           deals_lost = sales_metrics.deals_lost + EXCLUDED.deals_lost, revenue_closed = sales_metrics.revenue_closed + EXCLUDED.revenue_closed,
-           updated_at = now()`,
-        [ownerKey(bucket.owner), bucket.owner, bucket.won, bucket.lost, money(bucket.revenue)],
-      );
-      await client.query('DELETE FROM sales_metrics WHERE owner_key = $1 AND deals_won = 0 AND deals_lost = 0 AND revenue_closed = 0', [
-        ownerKey(bucket.owner),
-      ]);
-    } else {
-      await client.query(
-        `INSERT INTO sales_metrics_monthly (owner_key, owner, month, deals_won, deals_lost, revenue_closed) VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (owner_key, month) DO UPDATE SET deals_won = sales_metrics_monthly.deals_won + EXCLUDED.deals_won,
-           deals_lost = sales_metrics_monthly.deals_lost + EXCLUDED.deals_lost,
-           revenue_closed = sales_metrics_monthly.revenue_closed + EXCLUDED.revenue_closed, updated_at = now()`,
-        [ownerKey(bucket.owner), bucket.owner, bucket.month, bucket.won, bucket.lost, money(bucket.revenue)],
-      );
-      await client.query(
-        'DELETE FROM sales_metrics_monthly WHERE owner_key = $1 AND month = $2 AND deals_won = 0 AND deals_lost = 0 AND revenue_closed = 0',
-        [ownerKey(bucket.owner), bucket.month],
-      );
-    }
+  const sorted = [...buckets].sort((a, b) => (lockOrder(a) < lockOrder(b) ? -1 : lockOrder(a) > lockOrder(b) ? 1 : 0));
+  const stages = sorted.filter((b): b is Extract<Bucket, { table: 'stage' }> => b.table === 'stage');
+  const owners = sorted.filter((b): b is Extract<Bucket, { table: 'owner' }> => b.table === 'owner');
+  const months = sorted.filter((b): b is Extract<Bucket, { table: 'monthly' }> => b.table === 'monthly');
+  if (stages.length > 0) {
+    await client.query(
+      `INSERT INTO pipeline_stage_values (stage, opportunity_count, total_value)
+       SELECT stage, n, total FROM unnest($1::text[], $2::int[], $3::numeric[]) WITH ORDINALITY AS b(stage, n, total, ord) ORDER BY ord
+       ON CONFLICT (stage) DO UPDATE SET opportunity_count = pipeline_stage_values.opportunity_count + EXCLUDED.opportunity_count,
+         total_value = pipeline_stage_values.total_value + EXCLUDED.total_value, updated_at = now()`,
+      [stages.map((b) => b.stage), stages.map((b) => b.count), stages.map((b) => money(b.value))],
+    );
+    await client.query('DELETE FROM pipeline_stage_values WHERE stage = ANY($1::text[]) AND opportunity_count = 0 AND total_value = 0', [
+      stages.map((b) => b.stage),
+    ]);
+  }
+  if (owners.length > 0) {
+    await client.query(
+      `INSERT INTO sales_metrics (owner_key, owner, deals_won, deals_lost, revenue_closed)
+       SELECT k, o, w, l, r FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::numeric[]) WITH ORDINALITY AS b(k, o, w, l, r, ord) ORDER BY ord
+       ON CONFLICT (owner_key) DO UPDATE SET deals_won = sales_metrics.deals_won + EXCLUDED.deals_won,
+         deals_lost = sales_metrics.deals_lost + EXCLUDED.deals_lost, revenue_closed = sales_metrics.revenue_closed + EXCLUDED.revenue_closed,
+         updated_at = now()`,
+      [
+        owners.map((b) => ownerKey(b.owner)),
+        owners.map((b) => b.owner),
+        owners.map((b) => b.won),
+        owners.map((b) => b.lost),
+        owners.map((b) => money(b.revenue)),
+      ],
+    );
+    await client.query(
+      'DELETE FROM sales_metrics WHERE owner_key = ANY($1::text[]) AND deals_won = 0 AND deals_lost = 0 AND revenue_closed = 0',
+      [owners.map((b) => ownerKey(b.owner))],
+    );
+  }
+  if (months.length > 0) {
+    await client.query(
+      `INSERT INTO sales_metrics_monthly (owner_key, owner, month, deals_won, deals_lost, revenue_closed)
+       SELECT k, o, m, w, l, r FROM unnest($1::text[], $2::text[], $3::date[], $4::int[], $5::int[], $6::numeric[])
+         WITH ORDINALITY AS b(k, o, m, w, l, r, ord) ORDER BY ord
+       ON CONFLICT (owner_key, month) DO UPDATE SET deals_won = sales_metrics_monthly.deals_won + EXCLUDED.deals_won,
+         deals_lost = sales_metrics_monthly.deals_lost + EXCLUDED.deals_lost,
+         revenue_closed = sales_metrics_monthly.revenue_closed + EXCLUDED.revenue_closed, updated_at = now()`,
+      [
+        months.map((b) => ownerKey(b.owner)),
+        months.map((b) => b.owner),
+        months.map((b) => b.month),
+        months.map((b) => b.won),
+        months.map((b) => b.lost),
+        months.map((b) => money(b.revenue)),
+      ],
+    );
+    await client.query(
+      `DELETE FROM sales_metrics_monthly m USING unnest($1::text[], $2::date[]) AS b(k, month)
+        WHERE m.owner_key = b.k AND m.month = b.month AND m.deals_won = 0 AND m.deals_lost = 0 AND m.revenue_closed = 0`,
+      [months.map((b) => ownerKey(b.owner)), months.map((b) => b.month)],
+    );
   }
 }
 

@@ -13,7 +13,8 @@ import {
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { applyEvents } from '../apply-batch';
 import type { Config } from '../config';
-import { createShadow, dropRetired, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
+import { createShadow, dropRetired, retireNamespace, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
+import { StoredCache } from './stored-cache';
 
 export interface RebuildResult {
   projection: string;
@@ -50,7 +51,7 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     await admin.disconnect();
   }
   const total = [...ends.values()].reduce((sum, end) => sum + Number(end), 0);
-  await createShadow(pool, projection);
+  await createShadow(pool, projection, started);
   const shadowPool = makePool(
     { connectionString: config.DATABASE_URL, applicationName: 'metrics-projector-rebuild', max: 4, searchPath: `${SHADOW_SCHEMA},public` },
     (error) => logger.warn({ err: error }, 'an idle database connection of the rebuild failed'),
@@ -58,13 +59,17 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
   const resolver = new SchemaResolver({ kafka, topic: config.SCHEMA_TOPIC, bundled: bundledSchemas() });
   const decoder = new EnvelopeDecoder(resolver.resolve);
   const applied = new Map<number, bigint>();
+  const cache = new StoredCache();
   let events = 0;
   let unapplied = 0;
   let swapClient: PoolClient | undefined;
+  let retired: string | undefined;
   let swapped = false;
-  // One at a time: a batch and the swap never run together on the swap's connection.
+  // Partitions apply concurrently on connections of their own until the swap; from then on, one
+  // batch at a time on the swap's connection (inside its transaction), never beside the swap's own work.
+  const inFlight = new Set<Promise<unknown>>();
   let chain: Promise<unknown> = Promise.resolve();
-  const exclusive = <T>(work: () => Promise<T>): Promise<T> => {
+  const onSwapConnection = <T>(work: () => Promise<T>): Promise<T> => {
     const run = chain.then(work);
     chain = run.catch(() => undefined);
     return run;
@@ -82,43 +87,61 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       eachBatchAutoResolve: true,
-      // One batch at a time: when the swap begins, no batch is half-way through a transaction of its own.
-      partitionsConsumedConcurrently: 1,
-      eachBatch: ({ batch, heartbeat }) =>
-        exclusive(async () => {
-          if (swapped) return;
-          const items: { event: Change<OpportunitiesRow> | SnapshotEnd; offset: string; eventId: string }[] = [];
-          for (const message of batch.messages) {
-            const event = await decodeOrSkip(decoder, message, logger);
-            if (event) items.push({ event, offset: message.offset, eventId: event.eventId });
-            else unapplied += 1;
+      partitionsConsumedConcurrently: 3,
+      eachBatch: async ({ batch, heartbeat }) => {
+        if (swapped) return;
+        const items: { event: Change<OpportunitiesRow> | SnapshotEnd; offset: string; eventId: string }[] = [];
+        for (const message of batch.messages) {
+          const event = await decodeOrSkip(decoder, message, logger);
+          if (event) items.push({ event, offset: message.offset, eventId: event.eventId });
+          else unapplied += 1;
+        }
+        const source = cache.forBatch();
+        const apply = (client: PoolClient) =>
+          applyBatchInTransaction(
+            client,
+            {
+              projection: shadow,
+              topic,
+              partition: batch.partition,
+              messages: items.map(({ offset, eventId }) => ({ offset, eventId })),
+            },
+            async (inner, fresh) => {
+              await applyEvents(
+                inner,
+                fresh.map((index) => items[index]?.event as Change<OpportunitiesRow> | SnapshotEnd),
+                batch.partition,
+                source,
+              );
+            },
+          );
+        let done = true;
+        if (items.length > 0) {
+          const client = swapClient;
+          try {
+            if (client) {
+              // Inside the swap's transaction: it commits with the swap, or the rebuild fails.
+              await onSwapConnection(async () => {
+                done = !swapped;
+                if (done) await apply(client);
+              });
+            } else {
+              const work = withTransaction(shadowPool, apply);
+              inFlight.add(work);
+              await work.finally(() => inFlight.delete(work));
+            }
+            source.committed();
+          } catch (error) {
+            source.failed();
+            throw error;
           }
-          const apply = (client: PoolClient) =>
-            applyBatchInTransaction(
-              client,
-              {
-                projection: shadow,
-                topic,
-                partition: batch.partition,
-                messages: items.map(({ offset, eventId }) => ({ offset, eventId })),
-              },
-              async (inner, fresh) => {
-                await applyEvents(
-                  inner,
-                  fresh.map((index) => items[index]?.event as Change<OpportunitiesRow> | SnapshotEnd),
-                  batch.partition,
-                );
-              },
-            );
-          if (items.length > 0) {
-            if (swapClient) await apply(swapClient);
-            else await withTransaction(shadowPool, apply);
-          }
-          events += batch.messages.length;
-          const last = batch.messages.at(-1);
-          if (last) applied.set(batch.partition, BigInt(last.offset) + 1n);
-          await heartbeat();
-        }),
+        }
+        if (!done) return;
+        events += batch.messages.length;
+        const last = batch.messages.at(-1);
+        if (last) applied.set(batch.partition, BigInt(last.offset) + 1n);
+        await heartbeat();
+      },
     });
     const reached = (targets: Map<number, bigint>) => [...targets].every(([partition, end]) => (applied.get(partition) ?? 0n) >= end);
     while (!reached(ends)) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -139,11 +162,13 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
         await admin2.disconnect();
       }
       while (!reached(ends)) await new Promise((resolve) => setTimeout(resolve, 20));
-      await exclusive(async () => {
+      await onSwapConnection(async () => {
         swapped = true;
         consumer.pause([{ topic }]);
+        // Batches that began on their own connections before the swap's: committed before the tables move.
+        await Promise.all(inFlight);
         await client.query('SET LOCAL search_path TO public');
-        await swapShadow(client, projection);
+        retired = await swapShadow(client, projection);
         await client.query('INSERT INTO projection_rebuilds (projection, started_at, events, seconds) VALUES ($1, $2, $3, $4)', [
           projection,
           new Date(started),
@@ -160,6 +185,11 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
       client.release();
     }
     await dropRetired(pool);
+    // The old namespace's ids, outside the lock: the live projector already applies under the new one.
+    if (retired !== undefined) {
+      const ids = await retireNamespace(pool, retired);
+      logger.info({ namespace: retired, ids }, `retired the replaced processed-events namespace (${ids} ids)`);
+    }
     const seconds = (Date.now() - started) / 1000;
     return { projection, topic, events, unapplied, seconds, eventsPerSecond: Math.round(events / seconds) };
   } finally {

@@ -1,4 +1,4 @@
-import type { PoolClient, Queryable } from '@pipeline/db';
+import { type PoolClient, processedNamespace, type Queryable } from '@pipeline/db';
 
 /** The projection's tables: rebuilt in a schema of their own, swapped in at the end. */
 export const PROJECTION_TABLES = [
@@ -15,23 +15,41 @@ const RETIRED_SCHEMA = 'projection_retired';
 /** The name a rebuild applies under (its checkpoints and processed-events namespace), apart from the live one. */
 export const shadowName = (projection: string) => `${projection}__rebuild`;
 
-/** Empty copies of the projection's tables (indexes, defaults, generated columns included); a rebuild that died before is thrown away. */
-export async function createShadow(client: Queryable, projection: string): Promise<void> {
+/**
+ * Empty copies of the projection's tables (indexes, defaults, generated columns included), and a
+ * processed-events namespace of the rebuild's own (`projection:<name>#<started>`); what a rebuild
+ * that died before left is thrown away.
+ */
+export async function createShadow(client: Queryable, projection: string, startedMs: number): Promise<void> {
+  const shadow = shadowName(projection);
   await client.query(`DROP SCHEMA IF EXISTS ${SHADOW_SCHEMA} CASCADE`);
   await client.query(`CREATE SCHEMA ${SHADOW_SCHEMA}`);
   for (const table of PROJECTION_TABLES) {
     await client.query(`CREATE TABLE ${SHADOW_SCHEMA}.${table} (LIKE public.${table} INCLUDING ALL)`);
   }
-  await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [shadowName(projection)]);
-  await client.query('DELETE FROM processed_events WHERE consumer = $1', [`projection:${shadowName(projection)}`]);
+  await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [shadow]);
+  const { rows } = await client.query<{ namespace: string }>(
+    'DELETE FROM projection_namespaces WHERE projection = $1 RETURNING namespace',
+    [shadow],
+  );
+  await retireNamespace(client, rows[0]?.namespace ?? `projection:${shadow}`);
+  await client.query('INSERT INTO projection_namespaces (projection, namespace) VALUES ($1, $2)', [
+    shadow,
+    `projection:${projection}#${startedMs}`,
+  ]);
 }
 
 /**
  * Inside the caller's transaction (which holds the projection's exclusive lock): the rebuilt tables
  * replace the live ones, and the rebuild's checkpoints and processed-events namespace become the
- * projection's. Readers see the old tables or the new ones, never half of either.
+ * projection's (one row of `projection_namespaces`, however many events). Readers see the old
+ * tables or the new ones, never half of either. Returns the namespace retired: delete its rows
+ * (`retireNamespace`) once the swap committed.
  */
-export async function swapShadow(client: PoolClient, projection: string): Promise<void> {
+export async function swapShadow(client: PoolClient, projection: string): Promise<string> {
+  const shadow = shadowName(projection);
+  const retired = await processedNamespace(client, projection);
+  const rebuilt = await processedNamespace(client, shadow);
   await client.query(`DROP SCHEMA IF EXISTS ${RETIRED_SCHEMA} CASCADE`);
   await client.query(`CREATE SCHEMA ${RETIRED_SCHEMA}`);
   for (const table of PROJECTION_TABLES) {
@@ -39,12 +57,27 @@ export async function swapShadow(client: PoolClient, projection: string): Promis
     await client.query(`ALTER TABLE ${SHADOW_SCHEMA}.${table} SET SCHEMA public`);
   }
   await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [projection]);
-  await client.query('UPDATE projection_checkpoints SET projection = $1 WHERE projection = $2', [projection, shadowName(projection)]);
-  await client.query('DELETE FROM processed_events WHERE consumer = $1', [`projection:${projection}`]);
-  await client.query('UPDATE processed_events SET consumer = $1 WHERE consumer = $2', [
-    `projection:${projection}`,
-    `projection:${shadowName(projection)}`,
-  ]);
+  await client.query('UPDATE projection_checkpoints SET projection = $1 WHERE projection = $2', [projection, shadow]);
+  await client.query('DELETE FROM projection_namespaces WHERE projection = $1', [shadow]);
+  await client.query(
+    `INSERT INTO projection_namespaces (projection, namespace) VALUES ($1, $2)
+     ON CONFLICT (projection) DO UPDATE SET namespace = EXCLUDED.namespace, updated_at = now()`,
+    [projection, rebuilt],
+  );
+  return retired;
+}
+
+/** Deletes a namespace's processed events, a slice at a time (after a swap, outside its lock). */
+export async function retireNamespace(client: Queryable, namespace: string): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const { rowCount } = await client.query(
+      `DELETE FROM processed_events WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM processed_events WHERE consumer = $1 LIMIT 50000)`,
+      [namespace],
+    );
+    deleted += rowCount ?? 0;
+    if (!rowCount) return deleted;
+  }
 }
 
 /** After the swap committed: the old tables and the empty shadow schema go. */
