@@ -20,9 +20,9 @@ describe('pipeline projection status', () => {
     );
     const table = pipeline([]);
     expect(table.status).toBe(0);
-    expect(table.stdout).toMatch(/^projection +group +topic +applied \(partition:offset\) +lag +last applied +last rebuild\n/);
+    expect(table.stdout).toMatch(/^projection +group +topic +applied \(partition:offset\) +lag +last applied +last rebuild +rebuilding\n/);
     expect(table.stdout).toMatch(
-      new RegExp(`sales_metrics +metrics-projector +${topic.replace(/\./g, '\\.')} +0:6 +3 +\\d{4}-.* never$`, 'm'),
+      new RegExp(`sales_metrics +metrics-projector +${topic.replace(/\./g, '\\.')} +0:6 +3 +\\d{4}-.* never +-$`, 'm'),
     );
     expect(JSON.parse(pipeline(['sales_metrics', '--json']).stdout)).toEqual([
       {
@@ -33,8 +33,20 @@ describe('pipeline projection status', () => {
         lag: 3,
         updatedAt: expect.any(String),
         lastRebuild: null,
+        rebuilding: null,
       },
     ]);
+    // A rebuild running beside it, as it records itself every second.
+    await db.pool.query(
+      `INSERT INTO projection_rebuild_progress (projection, started_at, events_done, events_total) VALUES ('sales_metrics', now(), 2500, 10000)`,
+    );
+    expect(pipeline([]).stdout).toMatch(/ 2500 of 10000 \(25%\)$/m);
+    expect(JSON.parse(pipeline(['--json']).stdout)[0].rebuilding).toEqual({
+      startedAt: expect.any(String),
+      done: 2500,
+      total: 10000,
+      updatedAt: expect.any(String),
+    });
     expect(pipeline(['other']).stdout).toBe('projection other has applied nothing yet (no rows of it in projection_checkpoints)\n');
   });
 });

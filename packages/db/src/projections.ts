@@ -43,3 +43,50 @@ export async function lastRebuilds(client: Queryable): Promise<Map<string, { fin
   );
   return new Map(rows.map((row) => [row.projection, { finishedAt: row.finished_at, events: Number(row.events), seconds: row.seconds }]));
 }
+
+/** A rebuild in progress, as it last said (every second). */
+export interface RebuildProgress {
+  projection: string;
+  startedAt: Date;
+  done: number;
+  total: number;
+  updatedAt: Date;
+}
+
+/** Records where a rebuild stands (`projection_rebuild_progress`). */
+export async function recordRebuildProgress(
+  client: Queryable,
+  progress: { projection: string; startedAt: Date; done: number; total: number },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO projection_rebuild_progress (projection, started_at, events_done, events_total) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (projection) DO UPDATE SET started_at = EXCLUDED.started_at, events_done = EXCLUDED.events_done,
+       events_total = EXCLUDED.events_total, updated_at = now()`,
+    [progress.projection, progress.startedAt, progress.done, progress.total],
+  );
+}
+
+/** The rebuild ended (swapped in or failed): it is no longer in progress. */
+export async function endRebuildProgress(client: Queryable, projection: string): Promise<void> {
+  await client.query('DELETE FROM projection_rebuild_progress WHERE projection = $1', [projection]);
+}
+
+/** Every rebuild in progress. */
+export async function rebuildsInProgress(client: Queryable): Promise<RebuildProgress[]> {
+  const { rows } = await client.query<{
+    projection: string;
+    started_at: Date;
+    events_done: string;
+    events_total: string;
+    updated_at: Date;
+  }>(
+    'SELECT projection, started_at, events_done::text, events_total::text, updated_at FROM projection_rebuild_progress ORDER BY projection',
+  );
+  return rows.map((row) => ({
+    projection: row.projection,
+    startedAt: row.started_at,
+    done: Number(row.events_done),
+    total: Number(row.events_total),
+    updatedAt: row.updated_at,
+  }));
+}

@@ -1,4 +1,6 @@
-import { Counter, type Registry } from 'prom-client';
+import { type Pool, type RebuildProgress, rebuildsInProgress } from '@pipeline/db';
+import type { Logger } from '@pipeline/runtime';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The projector's metrics, every labelled series present (at 0) from the start. */
 export function projectorMetrics(registry: Registry) {
@@ -25,3 +27,46 @@ export function projectorMetrics(registry: Registry) {
 }
 
 export type ProjectorMetrics = ReturnType<typeof projectorMetrics>;
+
+/**
+ * A rebuild of `projection` in progress (`pipeline projection rebuild`, a task process without a
+ * port of its own), as it records itself every second: `projection_rebuild_running`,
+ * `projection_rebuild_applied_events` of `projection_rebuild_target_events`, and when it last said
+ * so. Read on scrape, at most once a second; a database that does not answer leaves the last values.
+ */
+export function rebuildMetrics(registry: Registry, pool: Pool, projection: string, logger: Logger): void {
+  let read: { at: number; progress: RebuildProgress | undefined } | undefined;
+  let reading: Promise<void> | undefined;
+  const refresh = async (): Promise<void> => {
+    if (read && Date.now() - read.at < 1_000) return;
+    reading ??= (async () => {
+      try {
+        read = { at: Date.now(), progress: (await rebuildsInProgress(pool)).find((p) => p.projection === projection) };
+      } catch (error) {
+        logger.debug({ err: error }, 'could not read the rebuild progress for /metrics');
+      } finally {
+        reading = undefined;
+      }
+    })();
+    await reading;
+  };
+  const gauge = (name: string, help: string, value: (progress: RebuildProgress | undefined) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['projection'],
+      registers: [registry],
+      async collect() {
+        await refresh();
+        this.set({ projection }, value(read?.progress));
+      },
+    });
+  gauge('projection_rebuild_running', 'Whether a rebuild of the projection is in progress (1) or not (0)', (p) => (p ? 1 : 0));
+  gauge('projection_rebuild_applied_events', 'Events the rebuild in progress has applied to its shadow tables', (p) => p?.done ?? 0);
+  gauge('projection_rebuild_target_events', 'Events in the topic when the rebuild in progress started', (p) => p?.total ?? 0);
+  gauge(
+    'projection_rebuild_updated_timestamp_seconds',
+    'When the rebuild in progress last recorded its progress (every second while it runs: one that stops moving died)',
+    (p) => (p ? p.updatedAt.getTime() / 1000 : 0),
+  );
+}

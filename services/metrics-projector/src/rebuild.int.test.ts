@@ -24,8 +24,25 @@ describe('pipeline projection rebuild', () => {
     expect(await readModelDifferences(stack.db, { transitions: true })).toEqual([]);
 
     const writes = runWorkload(stack.db, { seed: 8, sessions: 2, operationsPerSession: 1_500, pauseMs: 1 });
+    // The live projector's /metrics tell of the rebuild running beside it.
+    const gauge = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
+    const seen: { running: number; target: number }[] = [];
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const text = await (await fetch(`http://127.0.0.1:${stack.projectorPort}/metrics`)).text();
+        seen.push({ running: gauge(text, 'projection_rebuild_running'), target: gauge(text, 'projection_rebuild_target_events') });
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    })();
     const rebuilt = await pipeline(['projection', 'rebuild', 'metrics-projector', '--json'], env);
+    watching = false;
+    await watcher;
     await writes;
+    expect(seen.some((s) => s.running === 1 && s.target > 3_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const after = await (await fetch(`http://127.0.0.1:${stack.projectorPort}/metrics`)).text();
+    expect(gauge(after, 'projection_rebuild_running')).toBe(0);
     expect(rebuilt.stderr).toBe('');
     expect(rebuilt.status).toBe(0);
     const outcome = JSON.parse(rebuilt.stdout) as { projection: string; events: number; eventsPerSecond: number };

@@ -3,7 +3,7 @@ import { PipelineError, type ServiceContext, type StartedService } from '@pipeli
 import { type Applied, applyChange, applySnapshotEnd } from './apply';
 import { applyChanges } from './apply-batch';
 import { type Config, SERVICE } from './config';
-import { projectorMetrics } from './metrics';
+import { projectorMetrics, rebuildMetrics } from './metrics';
 import { rebuildProjection } from './rebuild/rebuild';
 
 /**
@@ -11,12 +11,12 @@ import { rebuildProjection } from './rebuild/rebuild';
  * pipeline value per stage and stage transitions, exactly once: each change and the projection's
  * Kafka position commit in one transaction (applyWithCheckpoint).
  */
-export function start(context: ServiceContext<Config>): Promise<StartedService> {
+export async function start(context: ServiceContext<Config>): Promise<StartedService> {
   const { config } = context;
-  if (context.task?.name === 'rebuild') return Promise.resolve(startRebuild(context));
+  if (context.task?.name === 'rebuild') return startRebuild(context);
   const metrics = projectorMetrics(context.registry);
   metrics.init(config.PROJECTION_NAME);
-  return startConsumerService(context, {
+  const started = await startConsumerService(context, {
     service: SERVICE,
     handlers: {
       'public.opportunities': async (change, ctx) => {
@@ -61,6 +61,9 @@ export function start(context: ServiceContext<Config>): Promise<StartedService> 
       },
     },
   });
+  // In task mode the kit consumes nothing; serving, it also reports a rebuild running beside it.
+  if (!context.task) rebuildMetrics(context.registry, started.backends.pool, config.PROJECTION_NAME, context.logger);
+  return started;
 }
 
 /** Task mode `rebuild`: the projection rebuilt beside the live projector and swapped in (`pipeline projection rebuild`). */

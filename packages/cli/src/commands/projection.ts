@@ -1,4 +1,4 @@
-import { lastRebuilds, projectionCheckpoints } from '@pipeline/db';
+import { lastRebuilds, projectionCheckpoints, rebuildsInProgress } from '@pipeline/db';
 import { Command } from 'commander';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
 import { CliError, formatDuration, formatTable, printJson } from '../output';
@@ -19,6 +19,8 @@ export interface ProjectionTopicStatus {
   lag: number | null;
   updatedAt: string;
   lastRebuild: { finishedAt: string; events: number; seconds: number } | null;
+  /** A rebuild running now, as it last recorded itself (every second). */
+  rebuilding: { startedAt: string; done: number; total: number; updatedAt: string } | null;
 }
 
 function statusCommand(): Command {
@@ -30,8 +32,8 @@ function statusCommand(): Command {
     .option('--json', 'print the result as JSON');
   for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
   return command.action(async (projection: string | undefined, options: StatusOptions) => {
-    const [checkpoints, rebuilds] = await withPool(options, (pool) =>
-      Promise.all([projectionCheckpoints(pool, projection), lastRebuilds(pool)]),
+    const [checkpoints, rebuilds, running] = await withPool(options, (pool) =>
+      Promise.all([projectionCheckpoints(pool, projection), lastRebuilds(pool), rebuildsInProgress(pool)]),
     );
     const admin = cliKafka(options).admin();
     await admin.connect();
@@ -69,6 +71,12 @@ function statusCommand(): Command {
             const last = rebuilds.get(first.projection);
             return last ? { finishedAt: last.finishedAt.toISOString(), events: last.events, seconds: last.seconds } : null;
           })(),
+          rebuilding: (() => {
+            const now = running.find((r) => r.projection === first.projection);
+            return now
+              ? { startedAt: now.startedAt.toISOString(), done: now.done, total: now.total, updatedAt: now.updatedAt.toISOString() }
+              : null;
+          })(),
         });
       }
     } finally {
@@ -91,9 +99,12 @@ function statusCommand(): Command {
       s.lag === null ? 'topic gone' : String(s.lag),
       s.updatedAt,
       s.lastRebuild ? `${s.lastRebuild.finishedAt} (${s.lastRebuild.events} events)` : 'never',
+      s.rebuilding
+        ? `${s.rebuilding.done} of ${s.rebuilding.total} (${s.rebuilding.total > 0 ? Math.floor((100 * s.rebuilding.done) / s.rebuilding.total) : 0}%)`
+        : '-',
     ]);
     process.stdout.write(
-      `${formatTable(['projection', 'group', 'topic', 'applied (partition:offset)', 'lag', 'last applied', 'last rebuild'], rows)}\n`,
+      `${formatTable(['projection', 'group', 'topic', 'applied (partition:offset)', 'lag', 'last applied', 'last rebuild', 'rebuilding'], rows)}\n`,
     );
   });
 }

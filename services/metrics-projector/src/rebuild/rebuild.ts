@@ -1,4 +1,13 @@
-import { applyBatchInTransaction, lockProjectionExclusive, makePool, type Pool, type PoolClient, withTransaction } from '@pipeline/db';
+import {
+  applyBatchInTransaction,
+  endRebuildProgress,
+  lockProjectionExclusive,
+  makePool,
+  type Pool,
+  type PoolClient,
+  recordRebuildProgress,
+  withTransaction,
+} from '@pipeline/db';
 import { SchemaResolver } from '@pipeline/kafka';
 import { type Logger, PipelineError } from '@pipeline/runtime';
 import {
@@ -78,9 +87,13 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     groupId: `${config.CONSUMER_GROUP ?? 'metrics-projector'}.rebuild.${started}`,
     maxBytes: 8 * 1024 * 1024,
   });
+  // Where it stands, every second: in the log (the CLI's progress bar) and in the database (the live projector's metrics).
+  const report = () => recordRebuildProgress(pool, { projection, startedAt: new Date(started), done: events, total });
+  await report();
   const progress = setInterval(() => {
     const seconds = (Date.now() - started) / 1000;
     logger.info({ done: events, total, eventsPerSecond: Math.round(events / seconds) }, 'rebuild progress');
+    report().catch((error: unknown) => logger.warn({ err: error }, 'could not record the rebuild’s progress'));
   }, 1_000);
   try {
     await consumer.connect();
@@ -194,6 +207,9 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     return { projection, topic, events, unapplied, seconds, eventsPerSecond: Math.round(events / seconds) };
   } finally {
     clearInterval(progress);
+    await endRebuildProgress(pool, projection).catch((error: unknown) =>
+      logger.warn({ err: error }, 'could not clear the rebuild’s progress'),
+    );
     await consumer.disconnect().catch(() => undefined);
     await shadowPool.end();
   }
