@@ -1,8 +1,17 @@
 import type { PoolClient } from '@pipeline/db';
-import { type Change, comparePositions, isSnapshotEnd, type OpportunitiesRow, type SnapshotEnd } from '@pipeline/schemas';
-import { type Applied, applyChange, applySnapshotEnd, positionOf, transitionOf } from './apply';
+import { type Change, isSnapshotEnd, type OpportunitiesRow, type SnapshotEnd } from '@pipeline/schemas';
+import { type Applied, applyChange, applySnapshotEnd, isOlder, positionOf, transitionOf } from './apply';
 import { type Bucket, difference, nextState } from './state';
-import { applyBuckets, insertTransitions, readStoredMany, type Stored, type StoredEntry, type Transition, writeStoredMany } from './store';
+import {
+  applyBuckets,
+  insertTransitions,
+  readFloor,
+  readStoredMany,
+  type Stored,
+  type StoredEntry,
+  type Transition,
+  writeStoredMany,
+} from './store';
 
 /**
  * Where a batch finds the opportunities as last applied: the database (locked for the
@@ -38,6 +47,7 @@ export async function applyChanges(
   }
   const rowOf = (change: Change<OpportunitiesRow>) => (change.op === 'd' ? change.before : change.after) as OpportunitiesRow;
   const stored: Map<string, Stored> = await source.read(client, [...new Set(changes.map((change) => rowOf(change).id))]);
+  const floor = await readFloor(client, partition);
   const transitions: Transition[] = [];
   const buckets = new BucketTotals();
   const written = new Map<string, StoredEntry>();
@@ -49,7 +59,7 @@ export async function applyChanges(
     const transition = transitionOf(change);
     if (transition) transitions.push(transition);
     const current = stored.get(row.id);
-    if (current && comparePositions(position, current.position) <= 0) {
+    if (isOlder(position, current?.position ?? floor)) {
       results.push('older');
       continue;
     }

@@ -9,7 +9,17 @@ import {
   type SnapshotEnd,
 } from '@pipeline/schemas';
 import { difference, nextState, type ProjectedState } from './state';
-import { applyBuckets, insertTransition, readStored, type StoredEntry, storedBefore, type Transition, writeStored } from './store';
+import {
+  applyBuckets,
+  insertTransition,
+  raiseFloor,
+  readFloor,
+  readStored,
+  type StoredEntry,
+  storedBefore,
+  type Transition,
+  writeStored,
+} from './store';
 
 /** What applying one change did, for metrics and logs. */
 export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated' | 'snapshot_ended';
@@ -34,7 +44,7 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
   const transition = transitionOf(change);
   if (transition) await insertTransition(client, transition);
   const stored = await readStored(client, row.id);
-  if (stored && comparePositions(position, stored.position) <= 0) return 'older';
+  if (isOlder(position, stored?.position ?? (await readFloor(client, partition)))) return 'older';
   const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
   const after = change.op === 'd' ? undefined : nextState(stored?.state, change.after, at);
   return (await moveTo(client, row.id, stored?.state, after, position, partition)) ? 'moved' : 'unchanged';
@@ -51,8 +61,21 @@ export async function applySnapshotEnd(client: PoolClient, end: SnapshotEnd, par
   return removeStoredBefore(client, partition, positionOf(end.eventId));
 }
 
-/** Removes the live opportunities stored from `partition` before `position`, leaving tombstones there (returned). */
+/**
+ * Whether a change at `position` comes at or before what is known of its opportunity: its stored
+ * position, or (not stored) the partition's floor, below which everything was removed.
+ */
+export function isOlder(position: EventPosition, known: EventPosition | undefined): boolean {
+  return known !== undefined && comparePositions(position, known) <= 0;
+}
+
+/**
+ * Removes the live opportunities stored from `partition` before `position`, leaving tombstones there
+ * (returned), and raises the partition's floor to it: a late copy of an older change for an
+ * opportunity not stored then cannot bring it back either.
+ */
 async function removeStoredBefore(client: PoolClient, partition: number, position: EventPosition): Promise<StoredEntry[]> {
+  await raiseFloor(client, partition, position);
   const ids = await storedBefore(client, partition, position);
   for (const id of ids) await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
   return ids.map((id) => ({ id, state: undefined, position, partition }));

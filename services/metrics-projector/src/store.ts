@@ -225,6 +225,26 @@ export async function insertTransition(client: Queryable, transition: Transition
   );
 }
 
+/** Below this position everything stored from `partition` was removed (a truncate, the end of a snapshot); undefined: never. */
+export async function readFloor(client: Queryable, partition: number): Promise<EventPosition | undefined> {
+  const { rows } = await client.query<{ position_lsn: string; position_ord: number }>(
+    'SELECT position_lsn::text AS position_lsn, position_ord FROM opportunity_projection_floors WHERE source_partition = $1',
+    [partition],
+  );
+  const row = rows[0];
+  return row ? { lsn: BigInt(row.position_lsn), ordinal: row.position_ord } : undefined;
+}
+
+/** Raises a partition's floor to `position` (never lowers it). */
+export async function raiseFloor(client: Queryable, partition: number, position: EventPosition): Promise<void> {
+  await client.query(
+    `INSERT INTO opportunity_projection_floors (source_partition, position_lsn, position_ord) VALUES ($1, $2, $3)
+     ON CONFLICT (source_partition) DO UPDATE SET position_lsn = EXCLUDED.position_lsn, position_ord = EXCLUDED.position_ord, updated_at = now()
+       WHERE (opportunity_projection_floors.position_lsn, opportunity_projection_floors.position_ord) < (EXCLUDED.position_lsn, EXCLUDED.position_ord)`,
+    [partition, position.lsn.toString(), position.ordinal],
+  );
+}
+
 /** Live opportunities stored from `partition` at a position before `position`: what a truncate there removes. */
 export async function storedBefore(client: Queryable, partition: number, position: EventPosition): Promise<string[]> {
   const { rows } = await client.query<{ opportunity_id: string }>(

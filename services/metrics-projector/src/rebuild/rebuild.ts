@@ -90,10 +90,11 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
   // Where it stands, every second: in the log (the CLI's progress bar) and in the database (the live projector's metrics).
   const report = () => recordRebuildProgress(pool, { projection, startedAt: new Date(started), done: events, total });
   await report();
+  let reporting: Promise<void> = Promise.resolve();
   const progress = setInterval(() => {
     const seconds = (Date.now() - started) / 1000;
     logger.info({ done: events, total, eventsPerSecond: Math.round(events / seconds) }, 'rebuild progress');
-    report().catch((error: unknown) => logger.warn({ err: error }, 'could not record the rebuild’s progress'));
+    reporting = report().catch((error: unknown) => logger.warn({ err: error }, 'could not record the rebuild’s progress'));
   }, 1_000);
   try {
     await consumer.connect();
@@ -207,6 +208,8 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     return { projection, topic, events, unapplied, seconds, eventsPerSecond: Math.round(events / seconds) };
   } finally {
     clearInterval(progress);
+    // A report still on its way would bring the row back after the delete.
+    await reporting;
     await endRebuildProgress(pool, projection).catch((error: unknown) =>
       logger.warn({ err: error }, 'could not clear the rebuild’s progress'),
     );

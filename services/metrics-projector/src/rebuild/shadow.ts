@@ -7,6 +7,7 @@ export const PROJECTION_TABLES = [
   'pipeline_stage_values',
   'stage_transitions',
   'opportunity_projection',
+  'opportunity_projection_floors',
 ];
 /** Where a rebuild builds its tables: the projector's SQL names no schema, so a search_path puts them here. */
 export const SHADOW_SCHEMA = 'projection_rebuild';
