@@ -7,6 +7,7 @@ import { makeProducer } from './producer';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
+import { withTransientRetries } from './transient';
 
 /** Where a message being handled came from, and how often it was tried. */
 export interface HandlerContext {
@@ -205,7 +206,9 @@ export class ConsumerRunner<E> {
     const concurrency = options.partitionsConsumedConcurrently ?? 3;
     if (options.topics.length > 0) {
       await this.main.connect();
-      await this.main.subscribe({ topics: [...options.topics], fromBeginning: true });
+      await withTransientRetries(() => this.main.subscribe({ topics: [...options.topics], fromBeginning: true }), {
+        onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the source topics failed for now: trying again'),
+      });
       await this.main.run({
         partitionsConsumedConcurrently: concurrency,
         eachBatchAutoResolve: false,
@@ -214,7 +217,10 @@ export class ConsumerRunner<E> {
     }
     await this.retries.connect();
     // Redriven dead letters come back on the group's own redrive topic, read like a due retry.
-    await this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(this.group)], fromBeginning: true });
+    await withTransientRetries(
+      () => this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(this.group)], fromBeginning: true }),
+      { onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the retry topics failed for now: trying again') },
+    );
     await this.retries.run({
       partitionsConsumedConcurrently: concurrency,
       eachBatchAutoResolve: false,
