@@ -174,8 +174,7 @@ export class LocalKafka extends LocalProcess {
   /** Formats the storage once; a formatted folder keeps its cluster id across restarts. */
   private formatStorage(classpath: string, properties: string): void {
     if (existsSync(join(this.dataDir, 'meta.properties'))) return;
-    // A cluster id is 16 random bytes in URL-safe base64 without padding (22 characters).
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     try {
       execFileSync('java', ['-cp', classpath, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', properties], {
         stdio: 'pipe',
@@ -206,5 +205,17 @@ export class LocalKafka extends LocalProcess {
     } finally {
       await admin.disconnect().catch(() => undefined);
     }
+  }
+}
+
+/**
+ * A cluster id: 16 random bytes in URL-safe base64 without padding (22 characters). One that starts
+ * with '-' is drawn again, as Kafka's own Uuid.randomUuid does: the storage tool would read
+ * `-t -abc…` as an option without its value (1 format in 64 failed so).
+ */
+export function newClusterId(random: () => Buffer = () => randomBytes(16)): string {
+  for (;;) {
+    const id = random().toString('base64url');
+    if (!id.startsWith('-')) return id;
   }
 }
