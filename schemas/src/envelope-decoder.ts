@@ -2,7 +2,14 @@ import type { ParsedSchema } from './avro';
 import { readSingleObjectHeader, SingleObjectDecoder, type WriterSchemaSource } from './codec';
 import { AVRO_DIR, envelopeSchema, listSubjects } from './files';
 import type { Envelope } from './generated/types';
-import { isSnapshotEndSchema, SNAPSHOT_END, type SnapshotEnd, type SnapshotEndRecord, snapshotEndSchema } from './snapshot-end';
+import {
+  isSnapshotEnd,
+  isSnapshotEndSchema,
+  SNAPSHOT_END,
+  type SnapshotEnd,
+  type SnapshotEndRecord,
+  snapshotEndSchema,
+} from './snapshot-end';
 import { InvalidEnvelopeError, validateEnvelope } from './validate';
 
 /** A change read from a cdc topic: the table it belongs to and its checked envelope. */
@@ -43,7 +50,7 @@ export class EnvelopeDecoder {
   /** A change envelope; a control record (the end of a snapshot) is refused as not a change. */
   async decode<Row = Record<string, unknown>>(bytes: Buffer | null | undefined): Promise<DecodedChange<Row>> {
     const decoded = await this.decodeEvent<Row>(bytes);
-    if ('kind' in decoded) {
+    if (isSnapshotEnd(decoded)) {
       throw new InvalidEnvelopeError(decoded.subject, decoded.eventId, [
         `this is a control record (${decoded.kind}: the end of a snapshot on partition ${decoded.partition}), not a change envelope; decodeEvent reads both`,
       ]);

@@ -4,9 +4,9 @@ import { encodeSingleObject } from './codec';
 import { EnvelopeDecoder, subjectOfEnvelope } from './envelope-decoder';
 import { NotSingleObjectError, UnknownSchemaError } from './errors';
 import { envelopeSchema, readReleased } from './files';
-import { edgeEnvelope, firstEdgeRow } from './fixtures';
+import { edgeEnvelope, firstEdgeRow, snapshotEndFixture } from './fixtures';
 import type { Envelope } from './generated/types';
-import { snapshotEndEventId, snapshotEndSchema } from './snapshot-end';
+import { snapshotEndSchema } from './snapshot-end';
 import { InvalidEnvelopeError } from './validate';
 
 const orders = envelopeSchema('public.orders');
@@ -96,22 +96,11 @@ describe('EnvelopeDecoder', () => {
   });
 
   it('reads the end of a snapshot as a control record with decodeEvent; decode refuses it as not a change', async () => {
-    const record = {
-      db: 'pipeline',
-      schema: 'public',
-      table: 'orders',
-      slot: 'pipeline',
-      consistentPoint: '0/16B3748',
-      partition: 2,
-      partitions: 3,
-      rows: 1200,
-      eventId: snapshotEndEventId('7312345678901234567', '0/16B3748', 'public.orders', 2),
-      tsMs: 1_780_000_000_000,
-    };
+    const record = { ...snapshotEndFixture('public.orders', 2, 3, '0/16B3748'), rows: 1200 };
     const bytes = encodeSingleObject(snapshotEndSchema(), record);
     const decoder = decoderOf(orders, snapshotEndSchema());
     await expect(decoder.decodeEvent(bytes)).resolves.toEqual({ kind: 'snapshot-end', subject: 'public.orders', ...record });
-    expect(record.eventId).toBe('7312345678901234567:0/16B3748:e:public.orders:p2');
+    expect(record.eventId).toBe('7301:0/16B3748:e:public.orders:p2');
     const error = await decoder.decode(bytes).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InvalidEnvelopeError);
     expect((error as Error).message).toContain('this is a control record (snapshot-end: the end of a snapshot on partition 2)');

@@ -1,4 +1,5 @@
 import type { CustomersRow, Envelope, InventoryRow, OpportunitiesRow, OrderItemsRow, OrdersRow, SuppliersRow } from './generated/types';
+import { type SnapshotEndRecord, snapshotEndEventId } from './snapshot-end';
 
 /**
  * Edge values for every captured table, shared by the codec's unit tests and the end-to-end tests
@@ -131,5 +132,22 @@ export function edgeEnvelope<Row>(subject: string, op: 'c' | 'u' | 'd' | 'r' | '
     eventId: `7312345678901234567:FFFFFFFF/FFFFFFFF:0`,
     unavailable: [],
     tsMs: 1795973704123,
+  };
+}
+
+/** The end of a table's snapshot on one partition, as the cdc-reader writes it (system id 7301). */
+export function snapshotEndFixture(subject: string, partition: number, partitions: number, consistentPoint = '0/10'): SnapshotEndRecord {
+  const [schema = '', table = ''] = subject.split('.');
+  return {
+    db: 'pipeline',
+    schema,
+    table,
+    slot: 'pipeline',
+    consistentPoint,
+    partition,
+    partitions,
+    rows: 0,
+    eventId: snapshotEndEventId('7301', consistentPoint, subject, partition),
+    tsMs: 1_780_000_000_000,
   };
 }

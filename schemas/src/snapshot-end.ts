@@ -54,12 +54,6 @@ export function snapshotEndEventId(systemId: string, consistentPoint: string, su
   return `${systemId}:${consistentPoint}:e:${subject}:p${partition}`;
 }
 
-/** The table (`<schema>.<table>`) of an end-of-snapshot record's event id; undefined for any other id. */
-export function snapshotEndSubject(eventId: string): string | undefined {
-  const [, , third, subject] = eventId.split(':');
-  return third === 'e' ? subject : undefined;
-}
-
 /** Narrows a decoded record of a cdc topic. */
 export function isSnapshotEnd(event: { kind?: unknown } | object): event is SnapshotEnd {
   return (event as { kind?: unknown }).kind === SNAPSHOT_END;

@@ -26,8 +26,12 @@ export interface HandlerContext {
 
 export type Outcome = 'processed' | 'skipped' | 'retried' | 'dead_lettered';
 
-/** What a handler reports: nothing or `processed`, or `skipped` when the event had been handled before. */
-export type HandlerResult = 'processed' | 'skipped';
+/**
+ * What a handler reports: nothing or `processed`, `skipped` when the event had been handled before,
+ * or `ignored` when it is not this consumer's to handle (a control record it did not ask for): then
+ * the offset moves on, the `ignored` count grows, and no outcome is told.
+ */
+export type HandlerResult = 'processed' | 'skipped' | 'ignored';
 
 /** One event of a batch, with where it was read (its signal is the batch's). */
 export interface BatchEvent<E> {
@@ -348,10 +352,15 @@ export class ConsumerRunner<E> {
     }
     this.metrics.batchSize.observe(events.length);
     this.metrics.batchApply.observe((performance.now() - started) / 1000);
-    const outcomes = events.map(({ event, context }, i) => {
+    const outcomes: { outcome: Outcome; context: Omit<HandlerContext, 'signal'> }[] = [];
+    events.forEach(({ event, context }, i) => {
+      if (results[i] === 'ignored') {
+        this.metrics.outcomes.inc({ outcome: 'ignored' });
+        return;
+      }
       const happenedAt = options.eventTimeMs?.(event);
       if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
-      return { outcome: (results[i] === 'skipped' ? 'skipped' : 'processed') as Outcome, context };
+      outcomes.push({ outcome: results[i] === 'skipped' ? 'skipped' : 'processed', context });
     });
     await this.reportAll(outcomes);
     return 'done';
@@ -420,6 +429,10 @@ export class ConsumerRunner<E> {
       context.eventId ??= options.eventIdOf?.(event);
       const result = await this.withDeadline(options.handle(event, { ...context, signal: controller.signal }), controller);
       this.metrics.duration.observe((performance.now() - started) / 1000);
+      if (result === 'ignored') {
+        this.metrics.outcomes.inc({ outcome: 'ignored' });
+        return 'done';
+      }
       const happenedAt = options.eventTimeMs?.(event);
       if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
       await this.report(result === 'skipped' ? 'skipped' : 'processed', context);

@@ -1,5 +1,5 @@
 import { ledgerRowsByStatus, type Pool, processedEventsRows, pruneBookkeeping } from '@pipeline/db';
-import type { Logger } from '@pipeline/runtime';
+import { type Logger, scrapeCache } from '@pipeline/runtime';
 import { Gauge, type Registry } from 'prom-client';
 import type { JobSpec } from './jobs';
 
@@ -36,29 +36,21 @@ export function bookkeepingJob(settings: BookkeepingSettings): JobSpec {
  * large table is not free); a database that does not answer leaves the last counts.
  */
 export function bookkeepingMetrics(registry: Registry, pool: Pool, group: string, logger: Logger, refreshMs = 60_000): void {
-  let counted: { at: number; processed: number; ledger: Record<string, number> } | undefined;
-  let counting: Promise<void> | undefined;
-  const refresh = async (): Promise<void> => {
-    if (counted && Date.now() - counted.at < refreshMs) return;
-    counting ??= (async () => {
-      try {
-        const [processed, ledger] = await Promise.all([processedEventsRows(pool, group), ledgerRowsByStatus(pool)]);
-        counted = { at: Date.now(), processed, ledger };
-      } catch (error) {
-        logger.debug({ err: error }, 'could not count the bookkeeping rows for /metrics');
-      } finally {
-        counting = undefined;
-      }
-    })();
-    await counting;
-  };
+  const counts = scrapeCache(
+    async () => {
+      const [processed, ledger] = await Promise.all([processedEventsRows(pool, group), ledgerRowsByStatus(pool)]);
+      return { processed, ledger };
+    },
+    refreshMs,
+    (error) => logger.debug({ err: error }, 'could not count the bookkeeping rows for /metrics'),
+  );
   new Gauge({
     name: 'consumer_processed_events_rows',
     help: 'Idempotency keys the consumer group holds in processed_events (kept: they guard replays)',
     labelNames: ['group'],
     registers: [registry],
     async collect() {
-      await refresh();
+      const counted = await counts();
       if (counted) this.set({ group }, counted.processed);
     },
   });
@@ -68,7 +60,7 @@ export function bookkeepingMetrics(registry: Registry, pool: Pool, group: string
     labelNames: ['status'],
     registers: [registry],
     async collect() {
-      await refresh();
+      const counted = await counts();
       if (counted) for (const [status, rows] of Object.entries(counted.ledger)) this.set({ status }, rows);
     },
   });

@@ -9,16 +9,7 @@ import {
 } from '@pipeline/db';
 import { type BatchEvent, ConsumerRunner, type HandlerContext, type HandlerResult, retentionConfig, SchemaResolver } from '@pipeline/kafka';
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
-import {
-  bundledSchemas,
-  type Change,
-  cdcTopic,
-  EnvelopeDecoder,
-  isSnapshotEnd,
-  type SnapshotEnd,
-  snapshotEndSubject,
-  toChange,
-} from '@pipeline/schemas';
+import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, isSnapshotEnd, type SnapshotEnd, toChange } from '@pipeline/schemas';
 import { type Backends, connectBackends } from './backends';
 import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';
@@ -119,11 +110,6 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
     const decoder = new EnvelopeDecoder(resolver.resolve);
     const where = (context: HandlerContext) => ({ service: spec.service, topic: context.topic });
     const ids = { service: spec.service, group };
-    // The end of a snapshot no handler took is not this service's event: it leaves no outcome.
-    const unseen = (outcome: string, eventId: string | undefined) => {
-      const ended = eventId === undefined ? undefined : snapshotEndSubject(eventId);
-      return outcome === 'skipped' && ended !== undefined && snapshotEndHandlerOf(spec.snapshotEndHandlers, ended) === undefined;
-    };
     const consumerRunner = new ConsumerRunner<CdcEvent>({
       kafka,
       service: spec.service,
@@ -132,7 +118,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
       retry: { delaysMs: config.RETRY_DELAYS_MS },
       decode: async (value) => {
         const decoded = await decoder.decodeEvent(value);
-        return 'kind' in decoded ? decoded : toChange(decoded);
+        return isSnapshotEnd(decoded) ? decoded : toChange(decoded);
       },
       eventIdOf: (event) => event.eventId,
       eventTimeMs: (event) => (isSnapshotEnd(event) ? undefined : Date.parse(event.source.commitTs)),
@@ -149,18 +135,16 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
             onOutcomes: (outcomes) =>
               recordOutcomes(
                 pool,
-                outcomes
-                  .filter(({ outcome, context: where }) => !unseen(outcome, where.eventId))
-                  .map(({ outcome, context: where }) => ({
-                    service: spec.service,
-                    group,
-                    eventId: where.eventId ?? `${where.topic}/${where.partition}@${where.offset}`,
-                    topic: where.topic,
-                    partition: where.partition,
-                    offset: where.offset,
-                    outcome,
-                    attempt: where.attempt,
-                  })),
+                outcomes.map(({ outcome, context: where }) => ({
+                  service: spec.service,
+                  group,
+                  eventId: where.eventId ?? `${where.topic}/${where.partition}@${where.offset}`,
+                  topic: where.topic,
+                  partition: where.partition,
+                  offset: where.offset,
+                  outcome,
+                  attempt: where.attempt,
+                })),
               ),
           }
         : {}),
@@ -174,7 +158,6 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
       registry,
       onFatal: (error, message) => context.fatal(error, message),
       onOutcome: async (outcome, outcomeContext, error) => {
-        if (unseen(outcome, outcomeContext.eventId)) return;
         await recordOutcome(pool, {
           service: spec.service,
           group,
@@ -244,12 +227,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
   };
 }
 
-function snapshotEndHandlerOf<C>(handlers: SnapshotEndHandlers<C> | undefined, subject: string): SnapshotEndHandler<C> | undefined {
-  // Indexed by the decoded subject, a string: which table it ends is known only at run time.
-  return (handlers as Record<string, SnapshotEndHandler<C> | undefined> | undefined)?.[subject];
-}
-
-/** The end of a snapshot to the handler registered for its table; unseen (`skipped`) without one. */
+/** The end of a snapshot to the handler registered for its table; `ignored` (no outcome) without one. */
 async function handleSnapshotEnd<C>(
   context: ServiceContext<C>,
   ids: { service: string; group: string },
@@ -258,8 +236,9 @@ async function handleSnapshotEnd<C>(
   runnerContext: HandlerContext,
   pool: Backends['pool'],
 ): Promise<HandlerResult> {
-  const handler = snapshotEndHandlerOf(handlers, end.subject);
-  if (!handler) return 'skipped';
+  // Indexed by the decoded subject, a string: which table it ends is known only at run time.
+  const handler = (handlers as Record<string, SnapshotEndHandler<C> | undefined> | undefined)?.[end.subject];
+  if (!handler) return 'ignored';
   return (await handler(end, changeContext(context, ids, end, runnerContext, pool))) ?? 'processed';
 }
 

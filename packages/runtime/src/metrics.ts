@@ -7,3 +7,26 @@ export function makeMetricsRegistry(service: string): Registry {
   collectDefaultMetrics({ register: registry });
   return registry;
 }
+
+/**
+ * A value read on scrape (a count or a row from the database), at most once per `refreshMs`:
+ * concurrent scrapes share one read, and a read that fails keeps the last value (`onError` is told).
+ */
+export function scrapeCache<T>(read: () => Promise<T>, refreshMs: number, onError: (error: unknown) => void): () => Promise<T | undefined> {
+  let last: { at: number; value: T } | undefined;
+  let reading: Promise<void> | undefined;
+  return async () => {
+    if (last && Date.now() - last.at < refreshMs) return last.value;
+    reading ??= (async () => {
+      try {
+        last = { at: Date.now(), value: await read() };
+      } catch (error) {
+        onError(error);
+      } finally {
+        reading = undefined;
+      }
+    })();
+    await reading;
+    return last?.value;
+  };
+}

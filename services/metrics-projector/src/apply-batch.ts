@@ -1,7 +1,7 @@
 import type { PoolClient } from '@pipeline/db';
 import { type Change, isSnapshotEnd, type OpportunitiesRow, type SnapshotEnd } from '@pipeline/schemas';
 import { type Applied, applyChange, applySnapshotEnd, isOlder, positionOf, transitionOf } from './apply';
-import { type Bucket, difference, nextState } from './state';
+import { BucketTotals, difference, nextState } from './state';
 import {
   applyBuckets,
   insertTransitions,
@@ -102,37 +102,4 @@ export async function applyEvents(
     }
   }
   return results;
-}
-
-/** Bucket moves of a whole batch added up per bucket; those that add up to nothing are left out. */
-export class BucketTotals {
-  private readonly totals = new Map<string, Bucket>();
-
-  add(buckets: readonly Bucket[]): void {
-    for (const bucket of buckets) {
-      const key =
-        bucket.table === 'stage'
-          ? `s|${bucket.stage}`
-          : bucket.table === 'owner'
-            ? `o|${bucket.owner === null ? '-' : `+${bucket.owner}`}`
-            : `m|${bucket.owner === null ? '-' : `+${bucket.owner}`}|${bucket.month}`;
-      const current = this.totals.get(key);
-      if (!current) {
-        this.totals.set(key, { ...bucket });
-      } else if (current.table === 'stage' && bucket.table === 'stage') {
-        current.count += bucket.count;
-        current.value += bucket.value;
-      } else if (current.table !== 'stage' && bucket.table !== 'stage') {
-        current.won += bucket.won;
-        current.lost += bucket.lost;
-        current.revenue += bucket.revenue;
-      }
-    }
-  }
-
-  nonZero(): Bucket[] {
-    return [...this.totals.values()].filter((bucket) =>
-      bucket.table === 'stage' ? bucket.count !== 0 || bucket.value !== 0n : bucket.won !== 0 || bucket.lost !== 0 || bucket.revenue !== 0n,
-    );
-  }
 }

@@ -8,17 +8,19 @@ import {
   type OpportunitiesRow,
   type SnapshotEnd,
 } from '@pipeline/schemas';
-import { difference, nextState, type ProjectedState } from './state';
+import { BucketTotals, difference, nextState, type ProjectedState } from './state';
 import {
   applyBuckets,
   insertTransition,
   raiseFloor,
   readFloor,
   readStored,
+  readStoredMany,
   type StoredEntry,
   storedBefore,
   type Transition,
   writeStored,
+  writeStoredMany,
 } from './store';
 
 /** What applying one change did, for metrics and logs. */
@@ -32,7 +34,7 @@ export type Applied = 'moved' | 'older' | 'unchanged' | 'truncated' | 'snapshot_
  * - an older one (a retry copy arriving after a newer change) moves nothing;
  * - a delete leaves a tombstone, so a late copy cannot bring the opportunity back;
  * - a truncate (one record per partition) removes the opportunities stored from that partition
- *   before it.
+ *   before it, and raises the partition's floor (see removeStoredBefore).
  */
 export async function applyChange(client: PoolClient, change: Change<OpportunitiesRow>, partition: number): Promise<Applied> {
   const position = positionOf(change.eventId);
@@ -55,7 +57,7 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
  * snapshot did not re-read (their position is below its rows') were deleted while no slot captured
  * changes; they are removed and leave a tombstone at the marker's position, just below the
  * snapshot's rows, so a late copy of an older change cannot bring one back while a snapshot row
- * arriving late (a retry copy) still applies. Returns how many it removed.
+ * arriving late (a retry copy) still applies. Returns the tombstones it left.
  */
 export async function applySnapshotEnd(client: PoolClient, end: SnapshotEnd, partition: number): Promise<StoredEntry[]> {
   return removeStoredBefore(client, partition, positionOf(end.eventId));
@@ -76,9 +78,13 @@ export function isOlder(position: EventPosition, known: EventPosition | undefine
  */
 async function removeStoredBefore(client: PoolClient, partition: number, position: EventPosition): Promise<StoredEntry[]> {
   await raiseFloor(client, partition, position);
-  const ids = await storedBefore(client, partition, position);
-  for (const id of ids) await moveTo(client, id, (await readStored(client, id))?.state, undefined, position, partition);
-  return ids.map((id) => ({ id, state: undefined, position, partition }));
+  const stored = await readStoredMany(client, await storedBefore(client, partition, position));
+  const removed = new BucketTotals();
+  for (const { state } of stored.values()) removed.add(difference(state, undefined));
+  const tombstones = [...stored.keys()].map((id) => ({ id, state: undefined, position, partition }));
+  await writeStoredMany(client, tombstones);
+  await applyBuckets(client, removed.nonZero());
+  return tombstones;
 }
 
 async function moveTo(

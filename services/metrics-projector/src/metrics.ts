@@ -1,5 +1,5 @@
 import { type Pool, type RebuildProgress, rebuildsInProgress } from '@pipeline/db';
-import type { Logger } from '@pipeline/runtime';
+import { type Logger, scrapeCache } from '@pipeline/runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
 /** The projector's metrics, every labelled series present (at 0) from the start. */
@@ -35,21 +35,11 @@ export type ProjectorMetrics = ReturnType<typeof projectorMetrics>;
  * so. Read on scrape, at most once a second; a database that does not answer leaves the last values.
  */
 export function rebuildMetrics(registry: Registry, pool: Pool, projection: string, logger: Logger): void {
-  let read: { at: number; progress: RebuildProgress | undefined } | undefined;
-  let reading: Promise<void> | undefined;
-  const refresh = async (): Promise<void> => {
-    if (read && Date.now() - read.at < 1_000) return;
-    reading ??= (async () => {
-      try {
-        read = { at: Date.now(), progress: (await rebuildsInProgress(pool)).find((p) => p.projection === projection) };
-      } catch (error) {
-        logger.debug({ err: error }, 'could not read the rebuild progress for /metrics');
-      } finally {
-        reading = undefined;
-      }
-    })();
-    await reading;
-  };
+  const progress = scrapeCache(
+    async () => (await rebuildsInProgress(pool)).find((p) => p.projection === projection),
+    1_000,
+    (error) => logger.debug({ err: error }, 'could not read the rebuild progress for /metrics'),
+  );
   const gauge = (name: string, help: string, value: (progress: RebuildProgress | undefined) => number) =>
     new Gauge({
       name,
@@ -57,8 +47,7 @@ export function rebuildMetrics(registry: Registry, pool: Pool, projection: strin
       labelNames: ['projection'],
       registers: [registry],
       async collect() {
-        await refresh();
-        this.set({ projection }, value(read?.progress));
+        this.set({ projection }, value(await progress()));
       },
     });
   gauge('projection_rebuild_running', 'Whether a rebuild of the projection is in progress (1) or not (0)', (p) => (p ? 1 : 0));

@@ -9,7 +9,7 @@ import {
   SchemaResolver,
   sendToRedrive,
 } from '@pipeline/kafka';
-import { bundledSchemas, EnvelopeDecoder, SCHEMA_TOPIC } from '@pipeline/schemas';
+import { bundledSchemas, EnvelopeDecoder, isSnapshotEnd, SCHEMA_TOPIC } from '@pipeline/schemas';
 import { Command } from 'commander';
 import type pg from 'pg';
 import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
@@ -177,7 +177,7 @@ function showCommand(): Command {
             const resolver = new SchemaResolver({ kafka: cliKafka(options), topic: options.schemaTopic, bundled: bundledSchemas() });
             const decoded = await new EnvelopeDecoder(resolver.resolve).decodeEvent(letter.value);
             // A control record (the end of a snapshot) is shown as it is: it has no envelope.
-            envelope = 'kind' in decoded ? decoded : decoded.envelope;
+            envelope = isSnapshotEnd(decoded) ? decoded : decoded.envelope;
           }
         } catch (error) {
           decodeError = (error as Error).message;

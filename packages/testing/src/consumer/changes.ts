@@ -7,12 +7,10 @@ import {
   type OrdersRow,
   type RowTypes,
   SNAPSHOT_END,
-  type SnapshotEndRecord,
   type Subject,
-  snapshotEndEventId,
   snapshotEndSchema,
 } from '@pipeline/schemas';
-import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
+import { edgeEnvelope, firstEdgeRow, snapshotEndFixture } from '@pipeline/schemas/fixtures';
 import type { Kafka, Message } from 'kafkajs';
 import { spawnTs, type TestChild } from '../child';
 import { uniqueName } from '../database';
@@ -94,19 +92,7 @@ export async function startConsumerChild(databaseUrl: string, env: Record<string
 
 /** The end of a table's snapshot on one partition, as the cdc-reader writes it (null key, that partition). */
 export function snapshotEndMessage(subject: Subject, partition: number, partitions: number, consistentPoint = '0/10'): Message {
-  const [schema = '', table = ''] = subject.split('.');
-  const record: SnapshotEndRecord = {
-    db: 'pipeline',
-    schema,
-    table,
-    slot: 'pipeline',
-    consistentPoint,
-    partition,
-    partitions,
-    rows: 0,
-    eventId: snapshotEndEventId('7301', consistentPoint, subject, partition),
-    tsMs: Date.now(),
-  };
+  const record = snapshotEndFixture(subject, partition, partitions, consistentPoint);
   return {
     key: null,
     partition,

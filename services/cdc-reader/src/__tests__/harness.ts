@@ -1,7 +1,7 @@
 import { loadMigrations, migrate, READER_ROLE, setReaderPassword } from '@pipeline/db';
 import { SchemaResolver } from '@pipeline/kafka';
 import { makeLogger } from '@pipeline/runtime';
-import { bundledSchemas, type Envelope, EnvelopeDecoder, type SnapshotEnd } from '@pipeline/schemas';
+import { bundledSchemas, type Envelope, EnvelopeDecoder, isSnapshotEnd, type SnapshotEnd } from '@pipeline/schemas';
 import {
   createTestDatabase,
   sharedStack,
@@ -204,7 +204,7 @@ export async function consumeWithEnds(
             }
             const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
             const where = { topic, partition, offset: message.offset, headers };
-            if ('kind' in decoded) ends.push({ ...where, end: decoded });
+            if (isSnapshotEnd(decoded)) ends.push({ ...where, end: decoded });
             else received.push({ ...where, key: message.key ? message.key.toString() : null, envelope: decoded.envelope });
             if (done(received, ends)) {
               clearTimeout(timer);

@@ -15,6 +15,7 @@ import {
   type Change,
   cdcTopic,
   EnvelopeDecoder,
+  isSnapshotEnd,
   type OpportunitiesRow,
   type SnapshotEnd,
   toChange,
@@ -254,7 +255,7 @@ async function decodeOrSkip(
 ): Promise<Change<OpportunitiesRow> | SnapshotEnd | undefined> {
   try {
     const decoded = await decoder.decodeEvent<OpportunitiesRow>(message.value);
-    const event = 'kind' in decoded ? decoded : toChange(decoded);
+    const event = isSnapshotEnd(decoded) ? decoded : toChange(decoded);
     // Only what the projector could order: the live one dead-lettered the rest.
     if (event.subject !== SUBJECT || !/^[^:]+:[0-9A-Fa-f]+\/[0-9A-Fa-f]+:(\d+|r|e)(:|$)/.test(event.eventId)) return undefined;
     return event;
