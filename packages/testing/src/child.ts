@@ -78,18 +78,28 @@ export async function startServiceChild(entry: string, env: Record<string, strin
     ...env,
     HTTP_PORT: String(port),
   });
+  await waitUntilReady(child, port, entry);
+  return { ...child, port };
+}
+
+/**
+ * Resolves once the child's /readyz on `port` answers 200 (for a consumer: it has joined its
+ * groups); fails early, with its last lines, if it exits first.
+ */
+export async function waitUntilReady(child: TestChild, port: number, name: string, timeoutMs = 60_000): Promise<void> {
+  const lastLines = () => child.lines.slice(-20).join('\n');
   await eventually(
-    `${entry} ready on ${port}`,
+    `${name} ready on ${port}`,
     async () => {
-      if (child.process.exitCode !== null)
-        throw new Error(`${entry} exited with ${child.process.exitCode}:\n${child.lines.slice(-20).join('\n')}`);
+      if (child.process.exitCode !== null) throw new Error(`${name} exited with ${child.process.exitCode}:\n${lastLines()}`);
       try {
         return (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200 ? true : undefined;
       } catch {
         return undefined;
       }
     },
-    60_000,
-  );
-  return { ...child, port };
+    timeoutMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; its last lines:\n${lastLines()}`);
+  });
 }

@@ -71,7 +71,7 @@ export async function topicWithOrders(
 export const CONSUMER_SERVICE_CHILD = resolve(__dirname, '..', '..', 'src', 'children', 'consumer-service.ts');
 
 /** Starts the test consumer service as a process; its HTTP port is the first line of `lines` (`port N`). */
-export async function startConsumerChild(databaseUrl: string, env: Record<string, string>): Promise<TestChild> {
+export async function startConsumerChild(databaseUrl: string, env: Record<string, string>): Promise<TestChild & { port: number }> {
   const port = await freePort();
   const child = spawnTs(CONSUMER_SERVICE_CHILD, {
     DATABASE_URL: databaseUrl,
@@ -87,7 +87,7 @@ export async function startConsumerChild(databaseUrl: string, env: Record<string
     ...env,
   });
   child.lines.unshift(`port ${port}`);
-  return child;
+  return { ...child, port };
 }
 
 /** The end of a table's snapshot on one partition, as the cdc-reader writes it (null key, that partition). */
