@@ -124,19 +124,25 @@ export async function applyBatchInTransaction(
     const eventId = (batch.messages[index] as CheckpointMessage).eventId;
     if (eventId !== undefined) ids.push(eventId);
   }
-  const { rows: inserted } = await client.query<{ event_id: string }>(
-    `INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
-     ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id`,
+  // Only the ids seen before come back (usually none): a batch's worth of rows is not parsed for nothing.
+  const { rows: seen } = await client.query<{ event_id: string }>(
+    `WITH inserted AS (
+       INSERT INTO processed_events (consumer, event_id) SELECT $1, unnest($2::text[])
+       ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id)
+     SELECT DISTINCT id AS event_id FROM unnest($2::text[]) AS id WHERE id NOT IN (SELECT event_id FROM inserted)`,
     [await processedNamespace(client, batch.projection), ids],
   );
-  const newIds = new Set(inserted.map((row) => row.event_id));
+  const seenBefore = new Set(seen.map((row) => row.event_id));
   // A message without an event id is applied by position alone; one whose id was seen before (or
   // earlier in this batch: the reader may write a change twice) is not.
   const fresh: number[] = [];
   for (let index = first; index < batch.messages.length; index++) {
     const eventId = (batch.messages[index] as CheckpointMessage).eventId;
     if (eventId === undefined) fresh.push(index);
-    else if (newIds.delete(eventId)) fresh.push(index);
+    else if (!seenBefore.has(eventId)) {
+      fresh.push(index);
+      seenBefore.add(eventId);
+    }
   }
   if (fresh.length > 0) await apply(client, fresh);
   await client.query(

@@ -1,11 +1,11 @@
 import { DeadlineExceededError } from '@pipeline/runtime';
 import { createTestDatabase, type TestDatabase } from '@pipeline/testing';
 import { alertDeadLetter } from './alerts';
-import { applyWithCheckpoint, readCheckpoints } from './checkpoints';
+import { applyBatchInTransaction, applyWithCheckpoint, readCheckpoints } from './checkpoints';
 import { EffectNotPerformedError, performEffect, UnrecordedEffectError, unrecordedEffects } from './effects';
 import { processOnce } from './idempotency';
 import { outcomesOf, recordOutcome } from './outcomes';
-import { makePool, type PoolClient } from './pool';
+import { makePool, type PoolClient, withTransaction } from './pool';
 
 describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints', () => {
   let db: TestDatabase;
@@ -232,6 +232,45 @@ describe('consumer state in PostgreSQL: idempotency, effects ledger, checkpoints
       expect(await applyWithCheckpoint(db.pool, { ...retry, offset: '2', eventId: 'ev-a' }, apply('a'))).toBe('skipped');
       expect(bumps).toEqual(['a', 'c', 'b']);
       expect(await readCheckpoints(db.pool, 'metrics', 'metrics.retry.1')).toEqual(new Map([[2, '2']]));
+    });
+  });
+
+  describe('applyBatchInTransaction', () => {
+    it('hands on each event once: not what is at or below the checkpoint, an id applied before, or a second copy in the batch', async () => {
+      const source = { projection: 'batches', topic: 'cdc.public.opportunities', partition: 0 };
+      const batch = (offsets: [string, string | undefined][]) => ({
+        ...source,
+        messages: offsets.map(([offset, eventId]) => (eventId === undefined ? { offset } : { offset, eventId })),
+      });
+      const handed: number[][] = [];
+      const run = (offsets: [string, string | undefined][]) =>
+        withTransaction(db.pool, (client) =>
+          applyBatchInTransaction(client, batch(offsets), async (_client, fresh) => {
+            handed.push([...fresh]);
+          }),
+        );
+      expect(
+        await run([
+          ['0', 'ev-1'],
+          ['1', 'ev-2'],
+        ]),
+      ).toEqual(['applied', 'applied']);
+      // ev-1 again from a later offset (the reader wrote it twice), ev-3 twice in this batch, one without an id.
+      expect(
+        await run([
+          ['1', 'ev-2'],
+          ['2', 'ev-1'],
+          ['3', 'ev-3'],
+          ['4', 'ev-3'],
+          ['5', undefined],
+          ['6', 'ev-4'],
+        ]),
+      ).toEqual(['skipped', 'skipped', 'applied', 'skipped', 'applied', 'applied']);
+      expect(handed).toEqual([
+        [0, 1],
+        [2, 4, 5],
+      ]);
+      expect(await readCheckpoints(db.pool, 'batches', source.topic)).toEqual(new Map([[0, '6']]));
     });
   });
 

@@ -1,7 +1,9 @@
+import type { Pool } from '@pipeline/db';
 import { runPipelineAsync } from '@pipeline/testing';
 import { readModelDifferences } from './__tests__/compare';
 import { type ProjectorStack, projectorStack } from './__tests__/harness';
 import { installAuditTrigger, runWorkload } from './__tests__/workload';
+import { PROJECTION_TABLES } from './rebuild/shadow';
 
 const pipeline = runPipelineAsync;
 
@@ -23,6 +25,7 @@ describe('pipeline projection rebuild', () => {
     await stack.settled();
     expect(await readModelDifferences(stack.db, { transitions: true })).toEqual([]);
 
+    const indexes = await projectionIndexes(stack.db.pool);
     const writes = runWorkload(stack.db, { seed: 8, sessions: 2, operationsPerSession: 1_500, pauseMs: 1 });
     // The live projector's /metrics tell of the rebuild running beside it.
     const gauge = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
@@ -54,6 +57,8 @@ describe('pipeline projection rebuild', () => {
     expect(await readModelDifferences(stack.db, { transitions: true })).toEqual([]);
     const { rows } = await stack.db.pool.query(`SELECT projection, events FROM projection_rebuilds`);
     expect(rows).toEqual([{ projection: 'sales_metrics', events: String(outcome.events) }]);
+    // The indexes the rebuild left out while filling its tables are back, each once.
+    expect(await projectionIndexes(stack.db.pool)).toEqual(indexes);
     const { rows: schemas } = await stack.db.pool.query(`SELECT nspname FROM pg_namespace WHERE nspname LIKE 'projection_%'`);
     expect(schemas).toEqual([]);
     // The processed-events namespace moved with one row: the rebuild's own, the old one's ids deleted after the swap.
@@ -89,3 +94,13 @@ describe('pipeline projection rebuild', () => {
     }
   }, 120_000);
 });
+
+/** The projection tables' indexes, by table and definition (a rebuilt index has a name of its own). */
+async function projectionIndexes(pool: Pool): Promise<string[]> {
+  const { rows } = await pool.query<{ definition: string }>(
+    `SELECT tablename || ': ' || regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON ', 'CREATE \\1INDEX ON ') AS definition
+       FROM pg_indexes WHERE schemaname = 'public' AND tablename = ANY($1::text[]) ORDER BY 1`,
+    [PROJECTION_TABLES],
+  );
+  return rows.map((row) => row.definition);
+}

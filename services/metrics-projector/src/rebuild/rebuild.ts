@@ -23,7 +23,7 @@ import {
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import { applyEvents } from '../apply-batch';
 import type { Config } from '../config';
-import { createShadow, dropRetired, retireNamespace, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
+import { buildDeferredIndexes, createShadow, dropRetired, retireNamespace, SHADOW_SCHEMA, shadowName, swapShadow } from './shadow';
 import { StoredCache } from './stored-cache';
 
 export interface RebuildResult {
@@ -61,7 +61,7 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     await admin.disconnect();
   }
   const total = [...ends.values()].reduce((sum, end) => sum + Number(end), 0);
-  await createShadow(pool, projection, started);
+  const deferredIndexes = await createShadow(pool, projection, started);
   const shadowPool = makePool(
     { connectionString: config.DATABASE_URL, applicationName: 'metrics-projector-rebuild', max: 4, searchPath: `${SHADOW_SCHEMA},public` },
     (error) => logger.warn({ err: error }, 'an idle database connection of the rebuild failed'),
@@ -160,7 +160,9 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
     });
     const reached = (targets: Map<number, bigint>) => [...targets].every(([partition, end]) => (applied.get(partition) ?? 0n) >= end);
     while (!reached(ends)) await new Promise((resolve) => setTimeout(resolve, 100));
-    logger.info({ events, total }, 'rebuild caught up with the log end it started from: swapping');
+    logger.info({ events, total }, 'rebuild caught up with the log end it started from: building its deferred indexes');
+    await buildDeferredIndexes(shadowPool, deferredIndexes);
+    logger.info({ events }, 'rebuild indexed: swapping');
 
     // The swap: every live apply waits from here until the commit.
     const client = await pool.connect();

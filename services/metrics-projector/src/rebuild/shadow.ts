@@ -19,15 +19,18 @@ export const shadowName = (projection: string) => `${projection}__rebuild`;
 /**
  * Empty copies of the projection's tables (indexes, defaults, generated columns included), and a
  * processed-events namespace of the rebuild's own (`projection:<name>#<started>`); what a rebuild
- * that died before left is thrown away.
+ * that died before left is thrown away. The copies' non-unique indexes are left out while the
+ * rebuild fills them (every write would update them; most rows are rewritten several times):
+ * returns their definitions for `buildDeferredIndexes`, which the rebuild runs before its swap.
  */
-export async function createShadow(client: Queryable, projection: string, startedMs: number): Promise<void> {
+export async function createShadow(client: Queryable, projection: string, startedMs: number): Promise<string[]> {
   const shadow = shadowName(projection);
   await client.query(`DROP SCHEMA IF EXISTS ${SHADOW_SCHEMA} CASCADE`);
   await client.query(`CREATE SCHEMA ${SHADOW_SCHEMA}`);
   for (const table of PROJECTION_TABLES) {
     await client.query(`CREATE TABLE ${SHADOW_SCHEMA}.${table} (LIKE public.${table} INCLUDING ALL)`);
   }
+  const deferred = await deferIndexes(client);
   await client.query('DELETE FROM projection_checkpoints WHERE projection = $1', [shadow]);
   const { rows } = await client.query<{ namespace: string }>(
     'DELETE FROM projection_namespaces WHERE projection = $1 RETURNING namespace',
@@ -38,6 +41,24 @@ export async function createShadow(client: Queryable, projection: string, starte
     shadow,
     `projection:${projection}#${startedMs}`,
   ]);
+  return deferred;
+}
+
+/** Drops the shadow tables' non-unique indexes (unique ones decide conflicts, so they stay); returns how to build them again. */
+async function deferIndexes(client: Queryable): Promise<string[]> {
+  const { rows } = await client.query<{ name: string; definition: string }>(
+    `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition
+       FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
+      WHERE n.nspname = $1 AND NOT i.indisunique ORDER BY 1`,
+    [SHADOW_SCHEMA],
+  );
+  for (const { name } of rows) await client.query(`DROP INDEX ${name}`);
+  return rows.map((row) => row.definition);
+}
+
+/** Builds the indexes `createShadow` deferred; batches still arriving wait for each (it is built from rows already there). */
+export async function buildDeferredIndexes(client: Queryable, definitions: readonly string[]): Promise<void> {
+  for (const definition of definitions) await client.query(definition);
 }
 
 /**
