@@ -9,14 +9,16 @@ import { benchDatabase, type Database, log, startReader, startService, stopChild
 /**
  * metrics-projector on a backlog of opportunity changes, the built service behind the real reader:
  * the live projector's apply rate (a batch per partition and its checkpoint in one transaction), printed
- * beside the rate of reading and decoding the same topic without applying (same run), and a
- * rebuild of the whole topic while the live projector serves (target ≥ 20,000 events/s, printed,
- * never asserted).
+ * beside the rate of reading and decoding the same topic without applying (same run), and
+ * rebuilds of the whole topic while the live projector serves (the median of three against the
+ * target ≥ 20,000 events/s, printed, never asserted).
  */
 
 /** About this many events: snapshot rows and streamed changes. */
 const EVENTS = Number(process.env.BENCH_PROJECTOR_EVENTS ?? 200_000);
 const PROJECTOR = join(__dirname, '..', 'services', 'metrics-projector', 'dist', 'main.js');
+/** Rebuilds measured one after the other; the median is the figure. */
+const REBUILDS = Number(process.env.BENCH_PROJECTOR_REBUILDS ?? 3);
 
 async function startProjector(db: Database, id: string, group: string): Promise<ChildProcess> {
   return startService(PROJECTOR, {
@@ -105,34 +107,51 @@ export async function benchProjector(): Promise<void> {
       `metrics-projector live: ${Math.round(liveRate)} events/s (${total} in ${liveSeconds.toFixed(1)} s, start to caught up); ` +
         `reading and decoding alone ${Math.round(readRate)} events/s; ratio ${(liveRate / readRate).toFixed(3)}`,
     );
-    // (c) A rebuild of the same topic while the live projector serves (`node dist/main.js rebuild`, what the CLI runs).
-    const rebuild = spawnSync(process.execPath, [PROJECTOR, 'rebuild'], {
-      encoding: 'utf8',
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: db.url,
-        KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-        CDC_TOPIC_PREFIX: `bench_${id}`,
-        SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
-        CONSUMER_GROUP: group,
-        LOG_LEVEL: 'warn',
-      },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    const outcome = JSON.parse(rebuild.stdout.trim().split('\n').at(-1) ?? '{}') as {
-      events?: number;
-      seconds?: number;
-      eventsPerSecond?: number;
-    };
-    if (rebuild.status !== 0 || !outcome.events)
-      throw new Error(`the rebuild failed (exit ${rebuild.status}): ${rebuild.stderr.slice(-2000)}`);
+    // (c) Rebuilds of the same topic while the live projector serves (`node dist/main.js rebuild`, what the CLI runs):
+    // REBUILDS of them, the median printed (one rebuild's rate swings by a sixth from run to run on 2 cores).
+    const rates: number[] = [];
+    for (let run = 1; run <= REBUILDS; run++) {
+      // The same start for each: the ids the previous swap retired are vacuumed away (as autovacuum would long before a real next rebuild).
+      await db.pool.query('VACUUM ANALYZE processed_events');
+      const outcome = rebuildOnce(db, id, group);
+      rates.push(outcome.eventsPerSecond);
+      log(
+        `rebuild ${run} of ${REBUILDS}: ${outcome.eventsPerSecond} events/s (${outcome.events} in ${outcome.seconds.toFixed(1)} s, consumer start to swap)`,
+      );
+    }
+    const median = [...rates].sort((a, b) => a - b)[Math.floor(rates.length / 2)] as number;
     log(
-      `rebuild while live: ${outcome.eventsPerSecond} events/s (${outcome.events} in ${outcome.seconds?.toFixed(1)} s, consumer start to swap); ` +
-        `ratio to reading alone ${((outcome.eventsPerSecond ?? 0) / readRate).toFixed(2)}; target ≥ 20,000 events/s: ${(outcome.eventsPerSecond ?? 0) >= 20_000 ? 'met' : 'not met'}`,
+      `rebuild while live: median ${median} events/s (${Math.min(...rates)}–${Math.max(...rates)} over ${REBUILDS}); ` +
+        `ratio to reading alone ${(median / readRate).toFixed(2)}; target ≥ 20,000 events/s: ${median >= 20_000 ? 'met' : 'not met'}`,
     );
   } finally {
     for (const child of [projector, reader]) if (child && child.exitCode === null) await stopChild(child);
     await db.drop();
     await deleteTestTopics(kafka).catch(() => undefined);
   }
+}
+
+/** One `rebuild` run to its swap; what it printed last. */
+function rebuildOnce(db: Database, id: string, group: string): { events: number; seconds: number; eventsPerSecond: number } {
+  const rebuild = spawnSync(process.execPath, [PROJECTOR, 'rebuild'], {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env.PATH ?? '',
+      DATABASE_URL: db.url,
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      CDC_TOPIC_PREFIX: `bench_${id}`,
+      SCHEMA_TOPIC: `_pipeline.schemas.bench_${id}`,
+      CONSUMER_GROUP: group,
+      LOG_LEVEL: 'warn',
+    },
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const outcome = JSON.parse(rebuild.stdout.trim().split('\n').at(-1) || '{}') as {
+    events?: number;
+    seconds?: number;
+    eventsPerSecond?: number;
+  };
+  if (rebuild.status !== 0 || !outcome.events || outcome.seconds === undefined || outcome.eventsPerSecond === undefined)
+    throw new Error(`the rebuild failed (exit ${rebuild.status}): ${rebuild.stderr.slice(-2000)}`);
+  return { events: outcome.events, seconds: outcome.seconds, eventsPerSecond: outcome.eventsPerSecond };
 }
