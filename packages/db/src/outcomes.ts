@@ -12,32 +12,26 @@ export interface EventOutcome {
   outcome: 'processed' | 'skipped' | 'retried' | 'dead_lettered';
   attempt: number;
   error?: string;
+  /** The change's commit time (known once it decoded). */
+  committedAt?: Date;
+  /** Its table, `public.orders`. */
+  subject?: string;
+  /** Its row's key (the message key). */
+  rowKey?: string;
 }
 
 export async function recordOutcome(pool: Pool, outcome: EventOutcome): Promise<void> {
-  await pool.query(
-    `INSERT INTO event_outcomes (service, consumer_group, event_id, topic, "partition", "offset", outcome, attempt, error)
-     VALUES ($1, $9, $2, $3, $4, $5, $6, $7, $8)`,
-    [
-      outcome.service,
-      outcome.eventId,
-      outcome.topic,
-      outcome.partition,
-      outcome.offset,
-      outcome.outcome,
-      outcome.attempt,
-      outcome.error ?? null,
-      outcome.group,
-    ],
-  );
+  await recordOutcomes(pool, [outcome]);
 }
 
 /** Several outcomes in one statement (a batch's). */
 export async function recordOutcomes(pool: Pool, outcomes: readonly EventOutcome[]): Promise<void> {
   if (outcomes.length === 0) return;
   await pool.query(
-    `INSERT INTO event_outcomes (service, consumer_group, event_id, topic, "partition", "offset", outcome, attempt, error)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::int[], $9::text[])`,
+    `INSERT INTO event_outcomes (service, consumer_group, event_id, topic, "partition", "offset", outcome, attempt, error,
+                                 committed_at, subject, row_key)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bigint[], $7::text[], $8::int[], $9::text[],
+                          $10::timestamptz[], $11::text[], $12::text[])`,
     [
       outcomes.map((o) => o.service),
       outcomes.map((o) => o.group),
@@ -48,6 +42,9 @@ export async function recordOutcomes(pool: Pool, outcomes: readonly EventOutcome
       outcomes.map((o) => o.outcome),
       outcomes.map((o) => o.attempt),
       outcomes.map((o) => o.error ?? null),
+      outcomes.map((o) => o.committedAt?.toISOString() ?? null),
+      outcomes.map((o) => o.subject ?? null),
+      outcomes.map((o) => o.rowKey ?? null),
     ],
   );
 }
@@ -65,8 +62,12 @@ export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOut
     attempt: number;
     error: string | null;
     recorded_at: Date;
+    committed_at: Date | null;
+    subject: string | null;
+    row_key: string | null;
   }>(
-    `SELECT service, consumer_group, event_id, topic, "partition", "offset"::text AS offset, outcome, attempt, error, recorded_at
+    `SELECT service, consumer_group, event_id, topic, "partition", "offset"::text AS offset, outcome, attempt, error, recorded_at,
+            committed_at, subject, row_key
        FROM event_outcomes WHERE event_id = $1 ORDER BY recorded_at, id`,
     [eventId],
   );
@@ -80,6 +81,9 @@ export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOut
     outcome: r.outcome,
     attempt: r.attempt,
     ...(r.error === null ? {} : { error: r.error }),
+    ...(r.committed_at === null ? {} : { committedAt: r.committed_at }),
+    ...(r.subject === null ? {} : { subject: r.subject }),
+    ...(r.row_key === null ? {} : { rowKey: r.row_key }),
     recordedAt: r.recorded_at,
   }));
 }

@@ -20,6 +20,10 @@ export interface HandlerContext {
   source: { topic: string; partition: number; offset: string };
   /** The event's id (the `event-id` header, else `eventIdOf`): what idempotency keys on. */
   eventId?: string;
+  /** The message's key (for a cdc change, the row's key), when it has one. */
+  key?: string;
+  /** When the event happened (`eventTimeMs`; for a cdc change, its commit), once it decoded. */
+  eventTimeMs?: number;
   /** Aborted when the handler's deadline passes or shutdown abandons it: stop, and commit nothing. */
   signal: AbortSignal;
 }
@@ -331,6 +335,9 @@ export class ConsumerRunner<E> {
         };
         const eventId = message.headers?.[EVENT_HEADERS.eventId]?.toString() ?? options.eventIdOf?.(event);
         if (eventId !== undefined) context.eventId = eventId;
+        if (message.key) context.key = message.key.toString();
+        const happenedAt = options.eventTimeMs?.(event);
+        if (happenedAt !== undefined) context.eventTimeMs = happenedAt;
         events.push({ event, context });
       }
     } catch {
@@ -353,13 +360,12 @@ export class ConsumerRunner<E> {
     this.metrics.batchSize.observe(events.length);
     this.metrics.batchApply.observe((performance.now() - started) / 1000);
     const outcomes: { outcome: Outcome; context: Omit<HandlerContext, 'signal'> }[] = [];
-    events.forEach(({ event, context }, i) => {
+    events.forEach(({ context }, i) => {
       if (results[i] === 'ignored') {
         this.metrics.outcomes.inc({ outcome: 'ignored' });
         return;
       }
-      const happenedAt = options.eventTimeMs?.(event);
-      if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
+      if (context.eventTimeMs !== undefined) this.metrics.age.observe(Math.max(0, this.now() - context.eventTimeMs) / 1000);
       outcomes.push({ outcome: results[i] === 'skipped' ? 'skipped' : 'processed', context });
     });
     await this.reportAll(outcomes);
@@ -422,19 +428,21 @@ export class ConsumerRunner<E> {
     const headerId = message.headers?.[EVENT_HEADERS.eventId]?.toString();
     const context: Omit<HandlerContext, 'signal'> = { topic, partition, offset: message.offset, attempt, source: origin };
     if (headerId !== undefined) context.eventId = headerId;
+    if (message.key) context.key = message.key.toString();
     const controller = new AbortController();
     const started = performance.now();
     try {
       const event = await options.decode(message.value, origin.topic);
       context.eventId ??= options.eventIdOf?.(event);
+      const happenedAt = options.eventTimeMs?.(event);
+      if (happenedAt !== undefined) context.eventTimeMs = happenedAt;
       const result = await this.withDeadline(options.handle(event, { ...context, signal: controller.signal }), controller);
       this.metrics.duration.observe((performance.now() - started) / 1000);
       if (result === 'ignored') {
         this.metrics.outcomes.inc({ outcome: 'ignored' });
         return 'done';
       }
-      const happenedAt = options.eventTimeMs?.(event);
-      if (happenedAt !== undefined) this.metrics.age.observe(Math.max(0, this.now() - happenedAt) / 1000);
+      if (context.eventTimeMs !== undefined) this.metrics.age.observe(Math.max(0, this.now() - context.eventTimeMs) / 1000);
       await this.report(result === 'skipped' ? 'skipped' : 'processed', context);
       return 'done';
     } catch (thrown) {

@@ -222,6 +222,22 @@ describe('startConsumerService: typed handlers per table', () => {
         `it handles public.inventory, public.orders. Check what writes to ${orders}, or add a handler for the table; then redrive the letter.`,
     );
 
+    // What tracing needs, on every outcome: the table (for a retry copy and for bytes that never
+    // decoded too), the row's key, and the commit time once the change decoded.
+    const traced = async (id: string) =>
+      (await outcomesOf(db.pool, id)).map((o) => [o.outcome, o.subject, o.rowKey, o.committedAt?.toISOString()]);
+    const committed = '2026-11-29T17:35:04.123Z';
+    const firstOrder = '00000000-0000-4000-8000-000000000001';
+    expect(await traced('csvc-ok')).toEqual([
+      ['processed', 'public.orders', firstOrder, committed],
+      ['skipped', 'public.orders', firstOrder, committed],
+    ]);
+    expect(await traced('csvc-garbage')).toEqual([['dead_lettered', 'public.orders', 'g', undefined]]);
+    const evolvedTraced = await traced('csvc-evolved');
+    expect(evolvedTraced[0]).toEqual(['retried', 'public.orders', 'e', undefined]);
+    expect(evolvedTraced.at(-1)).toEqual(['processed', 'public.orders', 'e', committed]);
+    expect(await traced('csvc-stock')).toEqual([['processed', 'public.inventory', firstEdgeRow('public.inventory').id, committed]]);
+
     const dead: Record<string, string>[] = [];
     await readTopicToEnd(kafka, `${service}.dlq`, { onMessage: (message) => dead.push(headersAsText(message.headers)) });
     expect(dead.map((headers) => headers['event-id']).sort()).toEqual(['csvc-customer', 'csvc-garbage', 'csvc-invalid']);

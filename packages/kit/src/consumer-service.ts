@@ -25,6 +25,7 @@ import {
   subjectsOf,
 } from './handlers';
 import { type JobHost, type JobSpec, runJobNow, type ScheduledJob, scheduleJob } from './jobs';
+import { traceFields } from './trace-fields';
 
 export interface ConsumerServiceSpec<C> {
   /** The service's name: its default consumer group, and who its outcomes and jobs belong to. */
@@ -144,6 +145,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
                   offset: where.offset,
                   outcome,
                   attempt: where.attempt,
+                  ...traceFields(config.CDC_TOPIC_PREFIX, where),
                 })),
               ),
           }
@@ -169,6 +171,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
           outcome,
           attempt: outcomeContext.attempt,
           ...(error ? { error: `${error.code}: ${error.message}` } : {}),
+          ...traceFields(config.CDC_TOPIC_PREFIX, outcomeContext),
         });
         if (outcome === 'dead_lettered' && error) {
           await alertDeadLetter(

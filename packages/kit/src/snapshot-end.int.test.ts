@@ -125,5 +125,12 @@ describe('startConsumerService: the end of a snapshot', () => {
       expect(await trail(endId(partition), unawareService)).toEqual([]);
     }
     expect(await trail('snapend-b', unawareService)).toEqual(['processed']);
+    // A batch's outcomes carry what tracing needs too; the end of a snapshot has a table but no row or commit time.
+    const traced = async (id: string) =>
+      (await outcomesOf(db.pool, id))
+        .filter((o) => o.group === awareService)
+        .map((o) => [o.subject, o.rowKey, o.committedAt?.toISOString()]);
+    expect(await traced('snapend-a')).toEqual([['public.inventory', row.id, '2026-11-29T17:35:04.123Z']]);
+    expect(await traced(endId(1))).toEqual([['public.inventory', undefined, undefined]]);
   }, 90_000);
 });
