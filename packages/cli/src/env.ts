@@ -18,6 +18,11 @@ export const cliEnvSchema = z.object({
   PIPELINE_READER_PASSWORD: envFields.nonEmpty().optional(),
   /** What `pipeline start` gives cdc-reader as DATABASE_URL. Default: the reader role on the stack's database. */
   CDC_DATABASE_URL: z.string().min(1).optional(),
+  /**
+   * The HTTP port of the first service `pipeline start` runs; the others take the next ones, in the
+   * order of the service list (default 9101: cdc-reader 9101, order-processor 9102, …).
+   */
+  PIPELINE_HTTP_PORT_BASE: z.coerce.number().int().min(1).max(65_000).optional(),
   /** The cdc-reader's dead-letter topic, for `pipeline dlq … --service cdc-reader`. Default _pipeline.cdc.dlq. */
   CDC_DLQ_TOPIC: z.string().min(1).default('_pipeline.cdc.dlq'),
 });

@@ -96,5 +96,15 @@ export async function runService(options: RunServiceOptions): Promise<void> {
   // `on`, not `once`: a second signal must reach `onSignal` rather than the default handler.
   proc.on('SIGTERM', onSignal);
   proc.on('SIGINT', onSignal);
+  // Started by `pipeline start`, which holds an IPC channel to each service: the channel closing
+  // means the supervisor is gone without stopping it, so it stops (rather than run on, orphaned).
+  if (!options.proc && process.channel) {
+    process.channel.unref();
+    process.once('disconnect', () => {
+      if (stopping) return;
+      logger.warn('the supervisor (`pipeline start`) is gone: stopping');
+      onSignal('SIGTERM');
+    });
+  }
   if (fatalBeforeStart) onFatal();
 }

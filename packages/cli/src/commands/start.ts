@@ -1,12 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createInterface } from 'node:readline';
 import { READER_ROLE } from '@pipeline/db';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
 import { cliEnv, processEnv } from '../env';
 import { localOrderProcessorEnv } from '../local-secrets';
 import { formatDuration } from '../output';
-import { SERVICES, serviceEntryPoint } from '../services';
+import { SERVICES, type ServiceName, serviceEntryPoint } from '../services';
+import { logOutput } from '../supervisor/log-output';
+import { Supervisor } from '../supervisor/supervisor';
 import { runMigrations } from './migrate';
 
 /** The same server and database, another user. */
@@ -17,38 +17,39 @@ function withCredentials(url: string, user: string, password: string): string {
   return parsed.toString();
 }
 
-const STOP_DEADLINE_MS = 20_000;
-
-/** Prefixes each line of a child's output with its name, so four services can share one terminal. */
-function forward(child: ChildProcess, name: string): void {
-  for (const stream of [child.stdout, child.stderr]) {
-    if (!stream) continue;
-    createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[${name}] ${line}\n`));
-  }
+/** Each service's HTTP port: its default, or the base setting plus its place in the list. */
+export function servicePorts(base: number | undefined): Map<string, number> {
+  return new Map(SERVICES.map((service, i) => [service.name, base === undefined ? service.httpPort : base + i]));
 }
+
+/** Signals this close together are one Ctrl-C (npm forwards the terminal's to its script, which got it too). */
+const SAME_SIGNAL_MS = 1_000;
+
+/** How long `start` waits for the cdc-reader (which creates the topics) before starting the consumers anyway. */
+const READER_READY_TIMEOUT_MS = 120_000;
 
 export function startCommand(): Command {
   return new Command('start')
-    .description('Bring the local stack up if needed, migrate, and run the four services until Ctrl-C')
-    .action(async () => {
+    .description(
+      'Bring the local stack up if needed, migrate, run the cdc-reader and then every consumer service, restarting any that crashes, until Ctrl-C',
+    )
+    .option('--json', 'write JSON log lines even on a terminal (piped output is JSON anyway)')
+    .action(async (options: { json?: boolean }) => {
+      const output = logOutput({ pretty: Boolean(process.stdout.isTTY) && !options.json });
       const local = makeStack(stackConfigFromEnv());
       const started = Date.now();
-      process.stdout.write('local stack:\n');
       await local.up((r) =>
-        process.stdout.write(
-          `  ${r.name.padEnd(8)} ${r.reused ? 'already running' : `started in ${formatDuration(r.tookMs)}`}  ${r.address}\n`,
-        ),
+        output.say('info', `${r.name} ${r.reused ? 'already running' : `started in ${formatDuration(r.tookMs)}`} at ${r.address}`),
       );
-      process.stdout.write('migrations:\n');
       const settings = cliEnv();
       const isLocal = !settings.DATABASE_URL;
       const readerPassword = settings.PIPELINE_READER_PASSWORD ?? (isLocal ? READER_ROLE : undefined);
       const migrated = await runMigrations({
         databaseUrl: local.endpoints.databaseUrl,
         ...(readerPassword ? { readerPassword } : {}),
-        log: (line) => process.stdout.write(`${line}\n`),
+        log: (line) => output.say('info', line.trim()),
       });
-      if (migrated.applied.length === 0) process.stdout.write(`  up to date (${migrated.alreadyApplied} migrations)\n`);
+      if (migrated.applied.length === 0) output.say('info', `migrations up to date (${migrated.alreadyApplied})`);
 
       const env = {
         ...processEnv(),
@@ -60,49 +61,71 @@ export function startCommand(): Command {
       const readerUrl =
         settings.CDC_DATABASE_URL ??
         (readerPassword ? withCredentials(local.endpoints.databaseUrl, READER_ROLE, readerPassword) : local.endpoints.databaseUrl);
-      const children = new Map<string, ChildProcess>();
-      let stopping = false;
-      const stopAll = async (exitCode: number) => {
-        if (stopping) return;
-        stopping = true;
-        process.stdout.write('stopping services (the stack keeps running: `npx pipeline stack down` stops it)\n');
-        const exits = [...children.values()].map(
-          (child) =>
-            new Promise<void>((resolve) => {
-              if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              child.once('exit', () => resolve());
-              child.kill('SIGTERM');
-            }),
-        );
-        const deadline = setTimeout(() => {
-          for (const child of children.values()) child.kill('SIGKILL');
-        }, STOP_DEADLINE_MS);
-        await Promise.all(exits);
-        clearTimeout(deadline);
-        process.exit(exitCode);
-      };
-
-      for (const service of SERVICES) {
+      const ports = servicePorts(settings.PIPELINE_HTTP_PORT_BASE);
+      const supervisor = new Supervisor({ output });
+      const spec = (name: ServiceName) => ({
+        name,
+        entry: serviceEntryPoint(local.config.repoRoot, name),
         // The reader logs in as its least-privileged role (REPLICATION, SELECT), never as the owner.
-        const databaseUrl = service.name === 'cdc-reader' ? readerUrl : env.DATABASE_URL;
-        const child = spawn(process.execPath, [serviceEntryPoint(local.config.repoRoot, service.name)], {
-          env: { ...env, DATABASE_URL: databaseUrl, HTTP_PORT: String(service.httpPort) },
-          stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...env, DATABASE_URL: name === 'cdc-reader' ? readerUrl : env.DATABASE_URL },
+        httpPort: ports.get(name) as number,
+      });
+
+      // Ctrl-C once: every service stops gracefully; twice: they are killed. Under `npm start` one
+      // Ctrl-C arrives twice (from the terminal, and forwarded by npm): a repeat within a second is the same one.
+      let interrupted = false;
+      let interruptedAt = 0;
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (interrupted && Date.now() - interruptedAt < SAME_SIGNAL_MS) return;
+        if (interrupted) {
+          output.say('warn', `${signal} again: killing the services`);
+          supervisor.kill();
+          return;
+        }
+        interrupted = true;
+        interruptedAt = Date.now();
+        output.say(
+          'info',
+          `${signal}: stopping every service (again to force; the stack keeps running: \`npx pipeline stack down\` stops it)`,
+        );
+        void supervisor.stop().then((clean) => {
+          output.say(clean ? 'info' : 'warn', clean ? 'every service stopped cleanly' : 'not every service stopped cleanly: see above');
+          process.exit(clean ? 0 : 1);
         });
-        children.set(service.name, child);
-        forward(child, service.name);
-        child.on('exit', (code, signal) => {
-          if (stopping) return;
-          process.stdout.write(`[${service.name}] exited (${signal ?? `code ${code}`}): stopping the others\n`);
-          void stopAll(1);
-        });
-      }
-      process.stdout.write(
-        `pipeline running (${formatDuration(Date.now() - started)} to start). Endpoints:\n` +
-          SERVICES.map((s) => `  ${s.name.padEnd(18)} http://127.0.0.1:${s.httpPort}/metrics  /healthz  /readyz`).join('\n') +
-          '\nCtrl-C stops the services.\n',
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+
+      // The reader first: it creates the topics of every captured table before it streams.
+      const consumers = SERVICES.filter((service) => service.name !== 'cdc-reader');
+      supervisor.start(spec('cdc-reader'));
+      const readerReady = await waitUntilReady(
+        `http://127.0.0.1:${ports.get('cdc-reader')}/readyz`,
+        READER_READY_TIMEOUT_MS,
+        () => interrupted || supervisor.status().some((s) => s.name === 'cdc-reader' && s.state === 'gave-up'),
       );
-      process.on('SIGINT', () => void stopAll(0));
-      process.on('SIGTERM', () => void stopAll(0));
+      if (interrupted) return;
+      if (!readerReady) output.say('warn', 'the cdc-reader is not ready: starting the consumers anyway (they wait for their topics)');
+      for (const service of consumers) supervisor.start(spec(service.name));
+      output.say(
+        'info',
+        `pipeline running (${formatDuration(Date.now() - started)} to start). Endpoints: ` +
+          SERVICES.map((s) => `${s.name} http://127.0.0.1:${ports.get(s.name)}/metrics`).join(', ') +
+          ' (also /healthz, /readyz). Ctrl-C stops the services.',
+      );
     });
+}
+
+/** Polls a /readyz until it answers 200; false after `timeoutMs` or once `giveUp()` says so. */
+async function waitUntilReady(url: string, timeoutMs: number, giveUp: () => boolean): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !giveUp()) {
+    try {
+      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return false;
 }
