@@ -49,7 +49,13 @@ export function logOutput(options: { pretty: boolean; write?: (text: string) => 
   return {
     service: (name, line) => {
       const text = line.startsWith('{') && isJson(line) ? pretty(line).trimEnd() : line;
-      write(`${prefix(name)} ${text}\n`);
+      // An error's details take several lines: each carries the service's name.
+      write(
+        `${text
+          .split('\n')
+          .map((part) => `${prefix(name)} ${part}`)
+          .join('\n')}\n`,
+      );
     },
     say: (level, message, fields) => {
       const marker = level === 'error' ? pc.red('error ') : level === 'warn' ? pc.yellow('warn ') : '';

@@ -36,4 +36,14 @@ describe('logOutput', () => {
     expect(lines[1]).toBe('cdc-reader         Error: boom\n');
     expect(lines[2]).toBe('pipeline           error inventory-watcher stopped: it crashed 5 times within 60 s\n');
   });
+
+  it('on a terminal: every line of a multi-line entry (an error’s details) carries the service', () => {
+    const out: string[] = [];
+    const output = logOutput({ pretty: true, write: (text) => out.push(text) });
+    const error = { type: 'Error', message: 'coordinator loading', stack: 'Error: coordinator loading\n    at join (runner.js:1:1)' };
+    output.service('cdc-reader', JSON.stringify({ level: 40, time: 1_700_000_000_000, msg: 'retrying', err: error }), 'stdout');
+    const printed = strip(out.join('')).trimEnd().split('\n');
+    expect(printed.length).toBeGreaterThan(1);
+    for (const line of printed) expect(line.startsWith('cdc-reader ')).toBe(true);
+  });
 });
