@@ -9,6 +9,7 @@ import { replayCommand } from './commands/replay';
 import { slotCommand } from './commands/slot';
 import { stackCommand } from './commands/stack';
 import { startCommand } from './commands/start';
+import { statusCommand } from './commands/status';
 
 export function buildProgram(): Command {
   const program = new Command('pipeline')
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
     .addCommand(jobsCommand())
     .addCommand(effectsCommand())
     .addCommand(inventoryCommand())
-    .addCommand(startCommand());
+    .addCommand(startCommand())
+    .addCommand(statusCommand());
   return program;
 }

@@ -8,3 +8,6 @@ ALTER TABLE event_outcomes
 
 -- An order's or a row's journey: its outcomes by table and key.
 CREATE INDEX event_outcomes_row_idx ON event_outcomes (subject, row_key, recorded_at);
+
+-- What a service handled lately (`pipeline status`: events per second) and what the daily prune deletes.
+CREATE INDEX event_outcomes_service_time_idx ON event_outcomes (service, recorded_at);

@@ -11,7 +11,7 @@ interface JobsOptions extends ConnectionOptions {
 }
 
 /** When a registered job is next due, or why that cannot be said. */
-function nextRun(job: RegisteredJob, now: Date): string | null {
+export function nextRun(job: RegisteredJob, now: Date): string | null {
   try {
     return makeSchedule(job.cron, job.timeZone).next(now).toISOString();
   } catch {

@@ -4,7 +4,7 @@ import { redactUrl } from '@pipeline/runtime';
 import { Command } from 'commander';
 import pg from 'pg';
 import { type ConnectionOptions, databaseUrlOf } from '../connections';
-import { CliError, formatTable, printJson } from '../output';
+import { CliError, formatBytes, formatTable, printJson } from '../output';
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, application_name: 'pipeline-slot' });
@@ -16,19 +16,6 @@ async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T
   } finally {
     await client.end();
   }
-}
-
-/** Bytes as "812 B", "14.2 MB". */
-function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '-';
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
 
 function snapshotSummary(report: SlotReport): string {
