@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { demoCommand } from './commands/demo';
 import { dlqCommand } from './commands/dlq';
 import { effectsCommand } from './commands/effects';
 import { inventoryCommand } from './commands/inventory';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
     .addCommand(effectsCommand())
     .addCommand(inventoryCommand())
     .addCommand(startCommand())
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(demoCommand());
   return program;
 }

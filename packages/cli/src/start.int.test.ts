@@ -8,6 +8,7 @@ import { makePool, type Pool } from '@pipeline/db';
 import { findRepoRoot, makeStack, privateStackConfig } from '@pipeline/stack';
 import { eventually, freePort, inheritedEnv } from '@pipeline/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import type { DemoSummary } from './demo/summary';
 import { SERVICES } from './services';
 import type { PipelineStatus } from './status/collect';
 
@@ -89,8 +90,8 @@ describe('pipeline start', () => {
     return env;
   };
   /** Starts `pipeline start`, collecting its JSON lines into `lines`; resolves with its exit. */
-  const start = (env: Record<string, string | undefined>) => {
-    const started = spawn(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'start'], {
+  const start = (env: Record<string, string | undefined>, args: string[] = ['--no-demo', '--status-every', '0']) => {
+    const started = spawn(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'start', ...args], {
       cwd: repoRoot,
       env,
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -276,6 +277,71 @@ describe('pipeline start', () => {
     }
     expect(logged('pipeline', 'every service stopped cleanly')).toBe(true);
   }, 600_000);
+
+  it('runs a short demo, sums it up as the database and the SES endpoint say, then shows the status', async () => {
+    lines.length = 0;
+    const exited = start(await startEnv(), ['--demo-seconds', '15', '--demo-rate', '5', '--demo-seed', '11', '--status-every', '2']);
+    const summaryLine = await eventually(
+      'the demo’s summary',
+      async () => lines.find((line) => line.msg === 'demo summary'),
+      300_000,
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; last lines:\n${lastLines()}`);
+    });
+    const summary = summaryLine.summary as DemoSummary & { settled: boolean };
+    expect(summary.settled).toBe(true);
+    const db = pool as Pool;
+    const one = async (sql: string, params: unknown[]) => (await db.query<{ n: number }>(sql, params)).rows[0]?.n;
+    const run = summary.runId;
+    const orders = `SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.email LIKE 'demo-' || $1 || '-%'`;
+    expect(summary.orders).toEqual({
+      placed: await one(`SELECT count(*)::int AS n FROM (${orders}) o`, [run]),
+      confirmed: await one(`SELECT count(*)::int AS n FROM orders WHERE id IN (${orders}) AND status = 'confirmed'`, [run]),
+      onHold: await one(`SELECT count(*)::int AS n FROM orders WHERE id IN (${orders}) AND status = 'on_hold'`, [run]),
+      pending: 0,
+    });
+    expect(summary.orders.confirmed).toBeGreaterThan(0);
+    expect(summary.orders.onHold).toBeGreaterThan(0);
+    expect(summary.invoicesWritten).toBe(await one(`SELECT count(*)::int AS n FROM invoices WHERE order_id IN (${orders})`, [run]));
+    const store = (await (await fetch(`http://127.0.0.1:${config.ses.port}/store`)).json()) as {
+      emails: { destination: { to: string[] } }[];
+    };
+    const sent = store.emails.filter((email) => email.destination.to.some((to) => to.startsWith(`demo-${run}-`))).length;
+    expect(summary.emails).toEqual({ sesStore: sent, recorded: sent });
+    expect(sent).toBe(summary.orders.confirmed);
+    expect(summary.reorderTasks).toBe(
+      await one(
+        `SELECT count(*)::int AS n FROM tasks t JOIN inventory i ON i.id::text = t.metadata->>'inventory_id'
+          WHERE t.type = 'inventory_reorder' AND i.sku LIKE 'DEMO-' || $1 || '-%'`,
+        [run],
+      ),
+    );
+    expect(summary.reorderTasks).toBeGreaterThan(0);
+    const { rows: metrics } = await db.query<{ owner: string; won: number; lost: number }>(
+      `SELECT owner, deals_won AS won, deals_lost AS lost FROM sales_metrics WHERE owner LIKE '%.' || $1 ORDER BY owner`,
+      [run],
+    );
+    expect(summary.metrics.map((m) => ({ owner: m.owner, won: m.won, lost: m.lost }))).toEqual(metrics);
+    expect(metrics.length).toBeGreaterThan(0);
+    expect([summary.retries, summary.deadLetters]).toEqual([0, 0]);
+    expect(summary.latencyMs.map((l) => l.service)).toEqual(['inventory-watcher', 'metrics-projector', 'order-processor']);
+
+    // Then the status, every few seconds: the demo's work shows, and no dead letters.
+    const status = (
+      await eventually('a status after the summary', async () =>
+        lines.slice(lines.indexOf(summaryLine)).find((line) => line.msg === 'status'),
+      )
+    ).status as PipelineStatus;
+    expect(status.activity.ordersByStatus.confirmed).toBeGreaterThanOrEqual(summary.orders.confirmed);
+    expect(status.activity.emailsSent).toBeGreaterThanOrEqual(sent);
+    expect(status.activity.reorderTasksTotal).toBeGreaterThanOrEqual(summary.reorderTasks);
+    expect(status.activity.dealsWon + status.activity.dealsLost).toBeGreaterThan(0);
+    expect(status.deadLetters.every((d) => d.open === 0)).toBe(true);
+    expect(status.services.every((s) => s.state === 'ready')).toBe(true);
+
+    process.kill(-(child?.pid as number), 'SIGINT');
+    expect((await exited)[0]).toBe(0);
+  }, 420_000);
 
   it('leaves no service running when it is killed itself', async () => {
     lines.length = 0;

@@ -5,6 +5,7 @@ export * from './health';
 export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
+export * from './random';
 export * from './service';
 export * from './task';
 export * from './uuid';

@@ -38,14 +38,5 @@ export function withEnv<T>(values: Record<string, string | undefined>, fn: () =>
   }
 }
 
-/** A small seeded PRNG (mulberry32): the same seed, the same sequence, so a failing run can be repeated. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The runtime's seeded PRNG, as the tests have always imported it from here. */
+export { seededRandom } from '@pipeline/runtime';

@@ -1,9 +1,10 @@
 import { READER_ROLE } from '@pipeline/db';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
+import { demoThenStatus } from '../demo/on-start';
 import { cliEnv, processEnv } from '../env';
 import { localOrderProcessorEnv } from '../local-secrets';
-import { formatDuration } from '../output';
+import { CliError, formatDuration } from '../output';
 import { SERVICES, type ServiceName, serviceEntryPoint } from '../services';
 import { logOutput } from '../supervisor/log-output';
 import { Supervisor } from '../supervisor/supervisor';
@@ -34,8 +35,19 @@ export function startCommand(): Command {
       'Bring the local stack up if needed, migrate, run the cdc-reader and then every consumer service, restarting any that crashes, until Ctrl-C',
     )
     .option('--json', 'write JSON log lines even on a terminal (piped output is JSON anyway)')
-    .action(async (options: { json?: boolean }) => {
-      const output = logOutput({ pretty: Boolean(process.stdout.isTTY) && !options.json });
+    .option('--no-demo', 'no demo traffic once the services are ready (there is none unless the stack is the local one)')
+    .option('--demo-seconds <n>', 'how long the demo writes', '20')
+    .option('--demo-rate <n>', 'the demo’s actions per second', '5')
+    .option('--demo-seed <n>', 'the same seed, the same demo traffic (default: random)')
+    .option('--status-every <seconds>', 'print the status this often; 0: never', '10')
+    .action(async (options: StartOptions) => {
+      const pretty = Boolean(process.stdout.isTTY) && !options.json;
+      const output = logOutput({ pretty });
+      const demoSeconds = positiveNumber('--demo-seconds', options.demoSeconds);
+      const demoRate = positiveNumber('--demo-rate', options.demoRate);
+      const statusEvery = Number(options.statusEvery);
+      if (!(statusEvery >= 0))
+        throw new CliError(`--status-every expects seconds, 0 for never (got ${JSON.stringify(options.statusEvery)})`);
       const local = makeStack(stackConfigFromEnv());
       const started = Date.now();
       await local.up((r) =>
@@ -113,7 +125,45 @@ export function startCommand(): Command {
           SERVICES.map((s) => `${s.name} http://127.0.0.1:${ports.get(s.name)}/metrics`).join(', ') +
           ' (also /healthz, /readyz). Ctrl-C stops the services.',
       );
+      // The demo writes only to the stack this command runs, never to a database of yours.
+      if (options.demo && !isLocal) output.say('info', 'no demo: DATABASE_URL names a database of your own');
+      void demoThenStatus({
+        output,
+        pretty,
+        databaseUrl: local.endpoints.databaseUrl,
+        brokers: local.endpoints.kafkaBrokers,
+        sesEndpoint: local.endpoints.sesEndpoint,
+        services: [...ports].map(([name, port]) => ({ name, port })),
+        readerDlqTopic: settings.CDC_DLQ_TOPIC,
+        demo:
+          options.demo && isLocal
+            ? {
+                seconds: demoSeconds,
+                rate: demoRate,
+                seed: options.demoSeed === undefined ? undefined : Math.floor(positiveNumber('--demo-seed', options.demoSeed)),
+              }
+            : undefined,
+        statusEverySeconds: statusEvery,
+        stopping: () => interrupted,
+      }).catch((error: Error) => {
+        if (!interrupted) output.say('warn', `the demo or the status stopped: ${error.message}`);
+      });
     });
+}
+
+interface StartOptions {
+  json?: boolean;
+  demo: boolean;
+  demoSeconds: string;
+  demoRate: string;
+  demoSeed?: string;
+  statusEvery: string;
+}
+
+function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`${name} expects a positive number (got ${JSON.stringify(value)})`);
+  return n;
 }
 
 /** Polls a /readyz until it answers 200; false after `timeoutMs` or once `giveUp()` says so. */

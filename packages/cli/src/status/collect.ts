@@ -12,6 +12,20 @@ export interface PipelineStatus {
   deadLetters: DeadLetterView[];
   jobs: JobView[];
   throughput: ThroughputView[];
+  activity: ActivityView;
+}
+
+/** What the services did, all time: orders by status, emails, reorder tasks, sales totals. */
+export interface ActivityView {
+  ordersByStatus: Record<string, number>;
+  /** Confirmation emails SES accepted (recorded in the effects ledger). */
+  emailsSent: number;
+  invoices: number;
+  reorderTasksOpen: number;
+  reorderTasksTotal: number;
+  dealsWon: number;
+  dealsLost: number;
+  revenueClosed: string;
 }
 
 export interface ServiceView {
@@ -80,7 +94,7 @@ export async function collectStatus(sources: StatusSources): Promise<PipelineSta
   const now = sources.now ?? new Date();
   const consumers = sources.services.filter((s) => s.name !== READER).map((s) => s.name);
   const groups = await consumerGroups(sources.admin, consumers);
-  const [services, consumerGroupViews, slots, deadLetters, jobs, throughput] = await Promise.all([
+  const [services, consumerGroupViews, slots, deadLetters, jobs, throughput, activity] = await Promise.all([
     Promise.all(sources.services.map((service) => serviceView(service.name, service.port))),
     Promise.all(groups.map((group) => groupView(sources.admin, group))),
     slotReports(sources.pool).then((reports) =>
@@ -95,8 +109,9 @@ export async function collectStatus(sources: StatusSources): Promise<PipelineSta
     deadLetterViews(sources, groups),
     jobViews(sources.pool, now),
     throughputViews(sources.pool, consumers, sources.windowSeconds ?? 60),
+    activityView(sources.pool),
   ]);
-  return { at: now.toISOString(), services, consumerGroups: consumerGroupViews, slots, deadLetters, jobs, throughput };
+  return { at: now.toISOString(), services, consumerGroups: consumerGroupViews, slots, deadLetters, jobs, throughput, activity };
 }
 
 async function serviceView(name: string, port: number): Promise<ServiceView> {
@@ -111,6 +126,11 @@ async function serviceView(name: string, port: number): Promise<ServiceView> {
   } catch {
     return { name, url, state: 'down' };
   }
+}
+
+/** Every consumer group of these services with its lag. */
+export async function consumerLag(admin: Admin, services: string[]): Promise<GroupView[]> {
+  return Promise.all((await consumerGroups(admin, services)).map((group) => groupView(admin, group)));
 }
 
 /** The consumer groups of the services: a service's own name, or `<service>-…` (CONSUMER_GROUP). */
@@ -193,4 +213,38 @@ async function throughputViews(pool: Pool, services: string[], windowSeconds: nu
     const handled = counts.get(service) ?? 0;
     return { service, handled, windowSeconds, eventsPerSecond: Math.round((handled / windowSeconds) * 10) / 10 };
   });
+}
+
+async function activityView(pool: Pool): Promise<ActivityView> {
+  const { rows: orders } = await pool.query<{ status: string; n: number }>(
+    'SELECT status, count(*)::int AS n FROM orders GROUP BY status ORDER BY status',
+  );
+  const { rows } = await pool.query<{
+    emails: number;
+    invoices: number;
+    open: number;
+    tasks: number;
+    won: number;
+    lost: number;
+    revenue: string;
+  }>(
+    `SELECT (SELECT count(*)::int FROM effects_ledger WHERE effect = 'email:confirmation' AND status = 'recorded') AS emails,
+            (SELECT count(*)::int FROM invoices WHERE stored_at IS NOT NULL) AS invoices,
+            (SELECT count(*)::int FROM tasks WHERE type = 'inventory_reorder' AND status IN ('open', 'in_progress')) AS open,
+            (SELECT count(*)::int FROM tasks WHERE type = 'inventory_reorder') AS tasks,
+            (SELECT coalesce(sum(deals_won), 0)::int FROM sales_metrics) AS won,
+            (SELECT coalesce(sum(deals_lost), 0)::int FROM sales_metrics) AS lost,
+            (SELECT coalesce(sum(revenue_closed), 0)::text FROM sales_metrics) AS revenue`,
+  );
+  const row = rows[0];
+  return {
+    ordersByStatus: Object.fromEntries(orders.map((o) => [o.status, o.n])),
+    emailsSent: row?.emails ?? 0,
+    invoices: row?.invoices ?? 0,
+    reorderTasksOpen: row?.open ?? 0,
+    reorderTasksTotal: row?.tasks ?? 0,
+    dealsWon: row?.won ?? 0,
+    dealsLost: row?.lost ?? 0,
+    revenueClosed: row?.revenue ?? '0',
+  };
 }

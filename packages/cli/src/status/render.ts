@@ -57,5 +57,14 @@ export function renderStatus(status: PipelineStatus): string {
             j.nextRunAt ?? '(invalid schedule)',
           ]),
         );
-  return [`pipeline status at ${status.at}`, '', services, '', groups, '', slots, '', jobs, ''].join('\n');
+  const a = status.activity;
+  const activity = [
+    `orders: ${
+      Object.entries(a.ordersByStatus)
+        .map(([state, n]) => `${n} ${state}`)
+        .join(', ') || 'none'
+    }; invoices ${a.invoices}; confirmation emails sent ${a.emailsSent}`,
+    `reorder tasks: ${a.reorderTasksOpen} open of ${a.reorderTasksTotal}; deals won ${a.dealsWon}, lost ${a.dealsLost}, revenue closed ${a.revenueClosed}`,
+  ].join('\n');
+  return [`pipeline status at ${status.at}`, '', activity, '', services, '', groups, '', slots, '', jobs, ''].join('\n');
 }

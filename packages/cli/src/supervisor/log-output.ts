@@ -60,7 +60,9 @@ export function logOutput(options: { pretty: boolean; write?: (text: string) => 
     say: (level, message, fields) => {
       const marker = level === 'error' ? pc.red('error ') : level === 'warn' ? pc.yellow('warn ') : '';
       const details = fields && Object.keys(fields).length > 0 ? ` ${pc.dim(JSON.stringify(fields))}` : '';
-      write(`${prefix('pipeline')} ${marker}${message}${details}\n`);
+      // A block (a status screen, a summary): every line carries the prefix.
+      const [first, ...rest] = `${marker}${message}${details}`.split('\n');
+      write(`${[`${prefix('pipeline')} ${first}`, ...rest.map((line) => `${prefix('pipeline')} ${line}`)].join('\n')}\n`);
     },
   };
 }
