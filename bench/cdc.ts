@@ -5,7 +5,7 @@ import type { Kafka, Message } from 'kafkajs';
 import pg from 'pg';
 import { testReaderOptions } from '../services/cdc-reader/src/__tests__/harness';
 import { CdcReader } from '../services/cdc-reader/src/reader';
-import { benchDatabase, confirmedReached, currentLsn, type Database, log, mb, rss, startReader, stopChild } from './support';
+import { benchDatabase, confirmedReached, currentLsn, type Database, log, mb, quantile, rss, startReader, stopChild } from './support';
 
 /**
  * The cdc-reader on one backlog, in one run:
@@ -50,26 +50,6 @@ async function writeBacklog(db: Database, rows: number, txns: number): Promise<v
       [customers[0]?.id, Math.min(per, rows - t * per)],
     );
   }
-}
-
-/** Quantile from a Prometheus histogram's cumulative buckets, interpolated as histogram_quantile does. */
-function quantile(metrics: string, name: string, q: number): number {
-  const buckets = [...metrics.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))].map((m) => ({
-    le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
-    count: Number(m[2]),
-  }));
-  const total = buckets.at(-1)?.count ?? 0;
-  const rank = q * total;
-  let previous = { le: 0, count: 0 };
-  for (const bucket of buckets) {
-    if (bucket.count >= rank) {
-      if (!Number.isFinite(bucket.le)) return previous.le;
-      const span = bucket.count - previous.count;
-      return previous.le + (bucket.le - previous.le) * (span === 0 ? 0 : (rank - previous.count) / span);
-    }
-    previous = bucket;
-  }
-  return Number.NaN;
 }
 
 /** The reader batches at most this many bytes per request (MAX_BATCH_BYTES in the reader). */

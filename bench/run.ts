@@ -3,6 +3,7 @@
  * printed, never asserted (DEVELOPERS.md: timed assertions make CI flaky).
  */
 import { benchCdc } from './cdc';
+import { benchE2e } from './e2e';
 import { benchInventory } from './inventory';
 import { benchOrders } from './orders';
 import { benchProjector } from './projector';
@@ -22,6 +23,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
   orders: {
     describe: 'order-processor: a burst of 1,000 orders (stock, invoice PDF, email, confirmation) beside the PDF render rate alone',
     run: () => benchOrders(),
+  },
+  e2e: {
+    describe: 'the whole pipeline under the demo’s traffic for 60 s: commit-to-handled p50/p99 per service beside commit-to-Kafka',
+    run: () => benchE2e(),
   },
   projector: {
     describe: 'metrics-projector: live apply rate on a backlog of opportunity changes beside reading the topic alone',

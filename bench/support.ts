@@ -133,3 +133,32 @@ export async function startService(entry: string, env: Record<string, string>, a
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+/** A Prometheus histogram's cumulative buckets, as scraped from /metrics. */
+export function histogramBuckets(metrics: string, name: string): { le: number; count: number }[] {
+  return [...metrics.matchAll(new RegExp(`^${name}_bucket\\{[^}]*le="([^"]+)"[^}]*\\} (\\S+)$`, 'gm'))].map((m) => ({
+    le: m[1] === '+Inf' ? Number.POSITIVE_INFINITY : Number(m[1]),
+    count: Number(m[2]),
+  }));
+}
+
+/**
+ * Quantile from a Prometheus histogram's cumulative buckets, interpolated as histogram_quantile
+ * does; with `before`, of what was observed since that scrape.
+ */
+export function quantile(metrics: string, name: string, q: number, before?: string): number {
+  const earlier = before === undefined ? [] : histogramBuckets(before, name);
+  const buckets = histogramBuckets(metrics, name).map((b, i) => ({ le: b.le, count: b.count - (earlier[i]?.count ?? 0) }));
+  const total = buckets.at(-1)?.count ?? 0;
+  const rank = q * total;
+  let previous = { le: 0, count: 0 };
+  for (const bucket of buckets) {
+    if (bucket.count >= rank) {
+      if (!Number.isFinite(bucket.le)) return previous.le;
+      const span = bucket.count - previous.count;
+      return previous.le + (bucket.le - previous.le) * (span === 0 ? 0 : (rank - previous.count) / span);
+    }
+    previous = bucket;
+  }
+  return Number.NaN;
+}

@@ -11,6 +11,7 @@ import { slotCommand } from './commands/slot';
 import { stackCommand } from './commands/stack';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
+import { traceCommand } from './commands/trace';
 
 export function buildProgram(): Command {
   const program = new Command('pipeline')
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .addCommand(inventoryCommand())
     .addCommand(startCommand())
     .addCommand(statusCommand())
-    .addCommand(demoCommand());
+    .addCommand(demoCommand())
+    .addCommand(traceCommand());
   return program;
 }

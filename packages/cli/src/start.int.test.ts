@@ -11,6 +11,12 @@ import { Kafka, logLevel } from 'kafkajs';
 import type { DemoSummary } from './demo/summary';
 import { SERVICES } from './services';
 import type { PipelineStatus } from './status/collect';
+import type { EventTrail } from './trace/event-trail';
+import type { OrderTrace } from './trace/order-trace';
+
+interface SesStore {
+  emails: { messageId: string; destination: { to: string[] } }[];
+}
 
 interface LogLine {
   service: string;
@@ -34,6 +40,7 @@ describe('pipeline start', () => {
   let pool: Pool | undefined;
   const lines: LogLine[] = [];
   const ports = new Map<string, number>();
+  let traceEnv: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
     config = privateStackConfig(dir, {
@@ -43,6 +50,16 @@ describe('pipeline start', () => {
       ses: await freePort(),
     });
   });
+  // A test that failed half-way leaves its `pipeline start` running: stop it (and so its services) before the next.
+  afterEach(async () => {
+    const running = child;
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
+    const gone = once(running, 'exit');
+    process.kill(-(running.pid as number), 'SIGINT');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 30_000);
+    await gone;
+    clearTimeout(timer);
+  }, 60_000);
   afterAll(async () => {
     await pool?.end();
     if (child && child.exitCode === null) child.kill('SIGKILL');
@@ -87,6 +104,7 @@ describe('pipeline start', () => {
       LOG_LEVEL: 'info',
     };
     for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'SES_ENDPOINT', 'CDC_DATABASE_URL']) delete env[name];
+    traceEnv = env;
     return env;
   };
   /** Starts `pipeline start`, collecting its JSON lines into `lines`; resolves with its exit. */
@@ -179,6 +197,77 @@ describe('pipeline start', () => {
     });
     expect(screen.status).toBe(0);
     for (const heading of ['service', 'consumer group', 'slot', 'job']) expect(screen.stdout).toContain(heading);
+  };
+
+  /** `pipeline trace order` for the demo's orders (every step, reorder tasks included) and for one that went to the dead letters. */
+  const checkTraces = async (run: string, store: SesStore) => {
+    const db = pool as Pool;
+    const trace = <T>(args: string[]): T => {
+      const result = spawnSync(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'trace', ...args, '--json'], {
+        env: traceEnv,
+        encoding: 'utf8',
+      });
+      if (result.status !== 0) throw new Error(`pipeline trace ${args.join(' ')} failed: ${result.stderr}`);
+      return JSON.parse(result.stdout) as T;
+    };
+    const { rows: confirmed } = await db.query<{ id: string; email: string }>(
+      `SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id
+        WHERE c.email LIKE 'demo-' || $1 || '-%' AND o.status = 'confirmed' ORDER BY o.created_at`,
+      [run],
+    );
+    let causedTasks = 0;
+    for (const order of confirmed) {
+      const traced = trace<OrderTrace>(['order', order.id]);
+      const insert = traced.events[0];
+      expect(insert?.subject).toBe('public.orders');
+      expect(insert?.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+      expect(insert?.source?.topic).toBe('cdc.public.orders');
+      expect(insert?.outcomes.some((o) => o.service === 'order-processor' && o.outcome === 'processed')).toBe(true);
+      expect(traced.committedAt).toBe(insert?.committedAt);
+      expect(traced.stock.length).toBeGreaterThan(0);
+      expect(traced.invoice?.storedAt).not.toBeNull();
+      const sent = store.emails.find(
+        (email) => email.destination.to.includes(order.email) && email.messageId === traced.email?.sesMessageId,
+      );
+      expect([traced.email?.status, sent?.messageId]).toEqual(['recorded', traced.email?.sesMessageId]);
+      expect(traced.order.status).toBe('confirmed');
+      expect(traced.email?.afterCommitMs).toBeGreaterThan(0);
+      causedTasks += traced.reorderTasks.length;
+      if (causedTasks > 0) break;
+    }
+    // Stock fell below its threshold at some order's reservation: that order names the task.
+    expect(causedTasks).toBeGreaterThan(0);
+
+    // An order whose items cost more than its total is a dead letter at once: the trace says why and how to redrive it.
+    const { rows: customer } = await db.query<{ id: string }>(
+      `INSERT INTO customers (email, name) VALUES ('trace-' || $1 || '@example.com', 'Trace') RETURNING id`,
+      [run],
+    );
+    const { rows: made } = await db.query<{ id: string }>(
+      `WITH o AS (INSERT INTO orders (customer_id, total) VALUES ($1, 1.00) RETURNING id)
+       INSERT INTO order_items (order_id, name, quantity, price) SELECT id, 'Too dear', 1, 99.00 FROM o RETURNING order_id AS id`,
+      [customer[0]?.id],
+    );
+    const orderId = made[0]?.id as string;
+    const traced = await eventually(
+      'the dead letter in the trace',
+      async () => {
+        const t = trace<OrderTrace>(['order', orderId]);
+        return t.events[0]?.deadLetters[0]?.at ? t : undefined;
+      },
+      60_000,
+    );
+    const letter = traced.events[0]?.deadLetters[0];
+    expect(letter?.error).toContain('ORDER_ITEMS_OVER_TOTAL');
+    expect(letter?.redrive).toMatch(/^npx pipeline dlq redrive --service order-processor --at \d+:\d+ /);
+    const byEvent = trace<EventTrail>(['event', traced.events[0]?.eventId as string]);
+    expect(byEvent.deadLetters).toEqual(traced.events[0]?.deadLetters);
+    const screen = spawnSync(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'trace', 'order', orderId], {
+      env: traceEnv,
+      encoding: 'utf8',
+    });
+    expect(screen.stdout).toContain('ORDER_ITEMS_OVER_TOTAL');
+    expect(screen.stdout).toContain('redrive: npx pipeline dlq redrive --service order-processor --at ');
   };
 
   it('restarts a killed service without losing its work, stops one that keeps crashing alone, and stops cleanly on SIGINT', async () => {
@@ -303,9 +392,7 @@ describe('pipeline start', () => {
     expect(summary.orders.confirmed).toBeGreaterThan(0);
     expect(summary.orders.onHold).toBeGreaterThan(0);
     expect(summary.invoicesWritten).toBe(await one(`SELECT count(*)::int AS n FROM invoices WHERE order_id IN (${orders})`, [run]));
-    const store = (await (await fetch(`http://127.0.0.1:${config.ses.port}/store`)).json()) as {
-      emails: { destination: { to: string[] } }[];
-    };
+    const store = (await (await fetch(`http://127.0.0.1:${config.ses.port}/store`)).json()) as SesStore;
     const sent = store.emails.filter((email) => email.destination.to.some((to) => to.startsWith(`demo-${run}-`))).length;
     expect(summary.emails).toEqual({ sesStore: sent, recorded: sent });
     expect(sent).toBe(summary.orders.confirmed);
@@ -339,6 +426,8 @@ describe('pipeline start', () => {
     expect(status.deadLetters.every((d) => d.open === 0)).toBe(true);
     expect(status.services.every((s) => s.state === 'ready')).toBe(true);
 
+    await checkTraces(summary.runId, store);
+
     process.kill(-(child?.pid as number), 'SIGINT');
     expect((await exited)[0]).toBe(0);
   }, 420_000);
@@ -362,7 +451,10 @@ describe('pipeline start', () => {
       }
     };
     await eventually('every service gone', async () => (pids.some(alive) ? undefined : true), 60_000).catch((error: Error) => {
-      throw new Error(`${error.message}: ${pids.filter(alive).join(', ')} still running`);
+      const left = SERVICES.map((service, i) => ({ name: service.name, pid: pids[i] as number }))
+        .filter(({ pid }) => alive(pid))
+        .map(({ name, pid }) => `${name} (pid ${pid})`);
+      throw new Error(`${error.message}: ${left.join(', ')} still running`);
     });
   }, 300_000);
 });

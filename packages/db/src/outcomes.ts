@@ -49,8 +49,20 @@ export async function recordOutcomes(pool: Pool, outcomes: readonly EventOutcome
   );
 }
 
+/** An outcome as recorded, with when. */
+export type RecordedOutcome = EventOutcome & { recordedAt: Date };
+
 /** Every recorded outcome of an event, oldest first. */
-export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOutcome & { recordedAt: Date })[]> {
+export function outcomesOf(pool: Pool, eventId: string): Promise<RecordedOutcome[]> {
+  return selectOutcomes(pool, 'event_id = $1', [eventId]);
+}
+
+/** Every recorded outcome of a row's events (its table and key, as `pipeline trace` follows them), oldest first. */
+export function outcomesOfRow(pool: Pool, subject: string, rowKey: string): Promise<RecordedOutcome[]> {
+  return selectOutcomes(pool, 'subject = $1 AND row_key = $2', [subject, rowKey]);
+}
+
+async function selectOutcomes(pool: Pool, where: string, params: unknown[]): Promise<RecordedOutcome[]> {
   const { rows } = await pool.query<{
     service: string;
     consumer_group: string;
@@ -68,8 +80,8 @@ export async function outcomesOf(pool: Pool, eventId: string): Promise<(EventOut
   }>(
     `SELECT service, consumer_group, event_id, topic, "partition", "offset"::text AS offset, outcome, attempt, error, recorded_at,
             committed_at, subject, row_key
-       FROM event_outcomes WHERE event_id = $1 ORDER BY recorded_at, id`,
-    [eventId],
+       FROM event_outcomes WHERE ${where} ORDER BY recorded_at, id`,
+    params,
   );
   return rows.map((r) => ({
     service: r.service,

@@ -25,6 +25,8 @@ export interface RunServiceOptions {
   proc?: Pick<NodeJS.Process, 'on' | 'exit'>;
   /** Where start-up errors are written before a logger exists. */
   writeError?: (text: string) => void;
+  /** With a supervisor that went away: exit after this long whatever happens (SHUTDOWN_TIMEOUT_MS and some). Default 20 s. */
+  shutdownDeadlineMs?: number;
 }
 
 /** Exit codes an orchestrator can act on (64 and 78 as in sysexits.h). */
@@ -43,6 +45,8 @@ export async function runService(options: RunServiceOptions): Promise<void> {
   let onFatal: Fatal = () => {
     fatalBeforeStart = true;
   };
+  let supervisorGone = (): void => proc.exit(EXIT_CODES.failed);
+  if (!options.proc) watchSupervisor(() => supervisorGone(), options.shutdownDeadlineMs ?? 20_000);
   try {
     started = await options.start(() => onFatal());
   } catch (error) {
@@ -96,15 +100,29 @@ export async function runService(options: RunServiceOptions): Promise<void> {
   // `on`, not `once`: a second signal must reach `onSignal` rather than the default handler.
   proc.on('SIGTERM', onSignal);
   proc.on('SIGINT', onSignal);
-  // Started by `pipeline start`, which holds an IPC channel to each service: the channel closing
-  // means the supervisor is gone without stopping it, so it stops (rather than run on, orphaned).
-  if (!options.proc && process.channel) {
-    process.channel.unref();
-    process.once('disconnect', () => {
-      if (stopping) return;
-      logger.warn('the supervisor (`pipeline start`) is gone: stopping');
-      onSignal('SIGTERM');
-    });
-  }
+  supervisorGone = () => {
+    if (stopping) return;
+    logger.warn('the supervisor (`pipeline start`) is gone: stopping');
+    onSignal('SIGTERM');
+  };
   if (fatalBeforeStart) onFatal();
+}
+
+/**
+ * Started by `pipeline start`, which holds an IPC channel to each service: the channel closing means
+ * the supervisor is gone without stopping it, so the service stops rather than run on, orphaned
+ * (before it started: at once). Its stdout and stderr went with the supervisor, so write errors
+ * there are ignored, and a deadline makes sure it ends even if stopping hangs.
+ */
+function watchSupervisor(gone: () => void, deadlineMs: number): void {
+  if (!process.channel) return;
+  process.channel.unref();
+  process.once('disconnect', () => {
+    for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    // Nobody watches this process any more: if stopping hangs (on a log line to the closed pipe, on
+    // a server that went with the supervisor), it ends anyway, without running exit handlers that
+    // could hang the same way.
+    setTimeout(() => process.kill(process.pid, 'SIGKILL'), deadlineMs);
+    gone();
+  });
 }

@@ -19,6 +19,8 @@ export interface DemoOptions {
   onProgress?: (done: number, total: number, action: DemoAction) => void;
   /** Told while it waits for the pipeline (what it still waits for). */
   onSettling?: (waitingFor: string) => void;
+  /** The consumer groups to wait for (default: every group of the services). */
+  groups?: { group: string; service: string }[];
 }
 
 /**
@@ -53,7 +55,7 @@ async function settle(options: DemoOptions, workload: DemoWorkload): Promise<boo
       [workload.rows.orders],
     );
     const pending = rows[0]?.n ?? 0;
-    const behind = (await consumerLag(options.admin, consumers)).filter((group) => group.lag > 0);
+    const behind = (await consumerLag(options.admin, consumers, options.groups)).filter((group) => group.lag > 0);
     if (pending === 0 && behind.length === 0) return true;
     if (Date.now() > deadline) return false;
     options.onSettling?.(

@@ -128,9 +128,9 @@ async function serviceView(name: string, port: number): Promise<ServiceView> {
   }
 }
 
-/** Every consumer group of these services with its lag. */
-export async function consumerLag(admin: Admin, services: string[]): Promise<GroupView[]> {
-  return Promise.all((await consumerGroups(admin, services)).map((group) => groupView(admin, group)));
+/** Every consumer group of these services with its lag; or, given `only`, exactly those groups. */
+export async function consumerLag(admin: Admin, services: string[], only?: { group: string; service: string }[]): Promise<GroupView[]> {
+  return Promise.all((only ?? (await consumerGroups(admin, services))).map((group) => groupView(admin, group)));
 }
 
 /** The consumer groups of the services: a service's own name, or `<service>-…` (CONSUMER_GROUP). */
@@ -148,7 +148,10 @@ async function consumerGroups(admin: Admin, services: string[]): Promise<{ group
 async function groupView(admin: Admin, { group, service }: { group: string; service: string }): Promise<GroupView> {
   const committed = await admin.fetchOffsets({ groupId: group });
   const partitions: GroupView['partitions'] = [];
+  const existing = new Set(await admin.listTopics());
   for (const { topic, partitions: offsets } of committed) {
+    // Offsets outlive a deleted topic: nothing is behind on it.
+    if (!existing.has(topic)) continue;
     const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
     for (const { partition, offset } of offsets) {
       const end = ends.get(partition);
