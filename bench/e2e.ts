@@ -15,7 +15,7 @@ import { benchDatabase, type Database, log, quantile, startReader, startService,
 
 const SECONDS = Number(process.env.BENCH_E2E_SECONDS ?? 60);
 /** Demo actions per second: each writes 1 to 4 rows, and the order-processor's work adds more (about 200 changes/s in all). */
-const RATE = Number(process.env.BENCH_E2E_RATE ?? 55);
+const RATE = Number(process.env.BENCH_E2E_RATE ?? 66);
 const entry = (service: string) => join(__dirname, '..', 'services', service, 'dist', 'main.js');
 
 async function cdcEnds(topics: string[]): Promise<number> {

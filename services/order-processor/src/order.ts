@@ -39,7 +39,7 @@ export async function loadOrder(client: Queryable, orderId: string, forUpdate = 
     `SELECT o.id, o.status, o.total::text AS total, o.currency, o.created_at, o.invoice_url,
             c.id AS customer_id, c.name AS customer_name, c.email AS customer_email, c.locale AS customer_locale
        FROM orders o JOIN customers c ON c.id = o.customer_id
-      WHERE o.id = $1${forUpdate ? ' FOR UPDATE OF o' : ''}`,
+      WHERE o.id = $1${forUpdate ? ' FOR NO KEY UPDATE OF o' : ''}`,
     [orderId],
   );
   const row = rows[0];

@@ -223,6 +223,42 @@ describe('stock reservation', () => {
       expect([await stockOf(x), await stockOf(y)]).toEqual([60, 60]);
     });
 
+    it('a reservation in progress never holds up the application writing another order’s items for the same stock', async () => {
+      const [x, y] = [await newItem(100), await newItem(100)] as [string, string];
+      const reserving = await orderFor([
+        { inventoryId: x, quantity: 1 },
+        { inventoryId: y, quantity: 1 },
+      ]);
+      const { rows: customer } = await db.pool.query<{ id: string }>(`INSERT INTO customers (email, name) VALUES ($1, 'y') RETURNING id`, [
+        `${randomUUID()}@example.com`,
+      ]);
+      await withTransaction(db.pool, async (client) => {
+        const order = await loadOrder(client, reserving, true);
+        expect((await reserveStock(client, reserving, order?.items ?? [])).status).toBe('reserved');
+        // Still inside the reservation's transaction: the application writes an order whose items
+        // reference the same rows (their foreign keys lock them KEY SHARE), in the other order.
+        const app = await db.pool.connect();
+        try {
+          await app.query("SET lock_timeout = '2s'");
+          await app.query('BEGIN');
+          const { rows } = await app.query<{ id: string }>('INSERT INTO orders (customer_id, total) VALUES ($1, 0) RETURNING id', [
+            customer[0]?.id,
+          ]);
+          for (const item of [y, x]) {
+            await app.query(`INSERT INTO order_items (order_id, inventory_id, name, quantity, price) VALUES ($1, $2, 'y', 1, 0)`, [
+              rows[0]?.id,
+              item,
+            ]);
+          }
+          await app.query('COMMIT');
+        } finally {
+          await app.query('ROLLBACK').catch(() => undefined);
+          app.release();
+        }
+      });
+      expect([await stockOf(x), await stockOf(y)]).toEqual([99, 99]);
+    });
+
     it('a second reservation of the same order takes nothing', async () => {
       const id = await newItem(3);
       const orderId = await orderFor([{ inventoryId: id, quantity: 2 }]);

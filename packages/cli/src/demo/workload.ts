@@ -89,9 +89,21 @@ export class DemoWorkload {
     else if (roll < 0.41) action = 'unfillable-order';
     else if (roll < 0.5) action = (await this.restock()) ? 'restock' : await this.opportunityStep();
     else action = await this.opportunityStep();
-    if (action === 'order' || action === 'unfillable-order') await this.placeOrder(action === 'unfillable-order');
+    if (action === 'order' || action === 'unfillable-order') await this.retried(() => this.placeOrder(action === 'unfillable-order'));
     this.counts.set(action, (this.counts.get(action) ?? 0) + 1);
     return action;
+  }
+
+  /** As an application would: a transaction that lost a deadlock or a serialization conflict is run again. */
+  private async retried(work: () => Promise<void>): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (attempt >= 3 || (code !== '40P01' && code !== '40001')) throw error;
+      }
+    }
   }
 
   private pick<T>(list: readonly T[]): T {
@@ -104,6 +116,8 @@ export class DemoWorkload {
     try {
       await client.query('BEGIN');
       let customer: string;
+      // Known only once committed: a transaction that is run again makes its customer again.
+      let created: string | undefined;
       if (this.rows.customers.length === 0 || this.random() < 0.4) {
         const n = this.rows.customers.length + 1;
         const { rows } = await client.query<{ id: string }>(
@@ -111,7 +125,7 @@ export class DemoWorkload {
           [`demo-${this.runId}-${n}@example.com`, this.pick(CUSTOMERS), this.pick(['en', 'pl'])],
         );
         customer = (rows[0] as { id: string }).id;
-        this.rows.customers.push(customer);
+        created = customer;
       } else customer = this.pick(this.rows.customers);
       const lines = Array.from({ length: 1 + Math.floor(this.random() * 3) }, () => {
         const product = this.pick(this.products);
@@ -133,6 +147,7 @@ export class DemoWorkload {
         [order, lines.map((l) => l.product.id), lines.map((l) => l.quantity), lines.map((l) => l.product.price)],
       );
       await client.query('COMMIT');
+      if (created) this.rows.customers.push(created);
       this.rows.orders.push(order);
     } catch (error) {
       await client.query('ROLLBACK').catch(() => undefined);
