@@ -81,7 +81,7 @@ export async function benchE2e(): Promise<void> {
     const changes = (await cdcEnds(topics)) - endsBefore;
     const ack = (q: number) => quantile(after, 'cdc_commit_to_ack_seconds', q, before) * 1000;
     log(
-      `${changes} changes captured in ${seconds.toFixed(0)} s (${Math.round(changes / SECONDS)} changes/s while writing; ` +
+      `${changes} changes captured (about ${Math.round(changes / SECONDS)} changes/s over the ${SECONDS} s of writing; ${seconds.toFixed(0)} s until handled; ` +
         `${summary.orders.placed} orders, ${summary.orders.confirmed} confirmed)${summary.settled ? '' : ' — the pipeline had not caught up when measured'}`,
     );
     log(`cdc-reader          commit → Kafka ack  p50 ${ack(0.5).toFixed(1)} ms, p99 ${ack(0.99).toFixed(1)} ms`);
