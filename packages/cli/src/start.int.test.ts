@@ -268,6 +268,25 @@ describe('pipeline start', () => {
     });
     expect(screen.stdout).toContain('ORDER_ITEMS_OVER_TOTAL');
     expect(screen.stdout).toContain('redrive: npx pipeline dlq redrive --service order-processor --at ');
+
+    // `pipeline status --json` counts that letter as the topic and the database say: one, open.
+    const status = spawnSync(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'status', '--json'], {
+      env: traceEnv,
+      encoding: 'utf8',
+    });
+    const letters = (JSON.parse(status.stdout) as PipelineStatus).deadLetters.find((d) => d.service === 'order-processor');
+    const admin = new Kafka({ brokers: [`127.0.0.1:${config.kafka.port}`], logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    const inTopic = (await admin.fetchTopicOffsets('order-processor.dlq')).reduce((sum, o) => sum + Number(o.high) - Number(o.low), 0);
+    await admin.disconnect();
+    const closed = await db.query(`SELECT 1 FROM dead_letter_actions WHERE service = 'order-processor'`);
+    expect(letters).toEqual({
+      service: 'order-processor',
+      group: 'order-processor',
+      open: inTopic - (closed.rowCount ?? 0),
+      total: inTopic,
+    });
+    expect(letters?.open).toBe(1);
   };
 
   it('restarts a killed service without losing its work, stops one that keeps crashing alone, and stops cleanly on SIGINT', async () => {
