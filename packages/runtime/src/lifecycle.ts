@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import { ConfigError } from './errors';
 import type { Logger } from './logger';
 
@@ -119,6 +120,18 @@ function watchSupervisor(gone: () => void, deadlineMs: number): void {
   process.channel.unref();
   process.once('disconnect', () => {
     for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+    // The supervisor held the other end of stdout and stderr. Writing to them now fails with EPIPE,
+    // and pino's flush at exit (sonic-boom 4.2's flushSync) retries a failed write forever, so a
+    // process with log lines still buffered would hang in process.exit (CI caught a cdc-reader so).
+    // Point both descriptors at /dev/null: the lowest free descriptor is reused, so 1 and 2 again.
+    for (const fd of [1, 2]) {
+      try {
+        closeSync(fd);
+        openSync('/dev/null', 'w');
+      } catch {
+        // Nothing more can be done for the logs; the deadline below still ends the process.
+      }
+    }
     // Nobody watches this process any more: if stopping hangs (on a log line to the closed pipe, on
     // a server that went with the supervisor), it ends anyway, without running exit handlers that
     // could hang the same way.
