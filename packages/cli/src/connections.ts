@@ -1,7 +1,7 @@
 import { makeKafka } from '@pipeline/kafka';
 import { makeLogger, redactUrl } from '@pipeline/runtime';
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
-import { type Kafka, logLevel } from 'kafkajs';
+import { type Admin, type Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { cliEnv } from './env';
 import { CliError } from './output';
@@ -49,3 +49,16 @@ export const CONNECTION_OPTIONS: [string, string][] = [
   ['--database-url <url>', 'database (default: DATABASE_URL, else the local stack)'],
   ['--brokers <list>', 'Kafka brokers, comma-separated host:port (default: KAFKA_BROKERS, else the local stack)'],
 ];
+
+/** A connected Kafka admin for `work` (a clear error when the broker cannot be reached), disconnected after. */
+export async function withAdmin<T>(options: ConnectionOptions, work: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = cliKafka(options).admin();
+  await admin.connect().catch((error: Error) => {
+    throw new CliError(`cannot reach Kafka: ${error.message}; is the broker up (\`pipeline stack up\`)?`);
+  });
+  try {
+    return await work(admin);
+  } finally {
+    await admin.disconnect();
+  }
+}

@@ -41,3 +41,10 @@ export function formatBytes(bytes: number | null): string {
   }
   return unit === 0 ? `${value} B` : `${value.toFixed(1)} ${units[unit]}`;
 }
+
+/** An option that must be a positive number, or a CliError naming it. */
+export function positiveNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`${name} expects a positive number (got ${JSON.stringify(value)})`);
+  return n;
+}

@@ -13,3 +13,8 @@ export function serviceEntryPoint(repoRoot: string, name: ServiceName): string {
   if (!existsSync(entry)) throw new Error(`${entry} is missing: run \`npm run build\` (npm ci runs it too)`);
   return entry;
 }
+
+/** Each service's HTTP port: its default, or the base setting (PIPELINE_HTTP_PORT_BASE) plus its place in the list. */
+export function servicePorts(base: number | undefined): Map<string, number> {
+  return new Map(SERVICES.map((service, i) => [service.name, base === undefined ? service.httpPort : base + i]));
+}

@@ -1,10 +1,10 @@
 import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
 import { Command } from 'commander';
-import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
+import { CONNECTION_OPTIONS, type ConnectionOptions, withAdmin, withPool } from '../connections';
 import { runDemo } from '../demo/run';
 import { renderSummary } from '../demo/summary';
 import { cliEnv, processEnv } from '../env';
-import { CliError, printJson } from '../output';
+import { positiveNumber, printJson } from '../output';
 import { progressBar } from '../progress';
 
 interface DemoCommandOptions extends ConnectionOptions {
@@ -13,12 +13,6 @@ interface DemoCommandOptions extends ConnectionOptions {
   seed?: string;
   sesEndpoint?: string;
   json?: boolean;
-}
-
-function positive(name: string, value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`${name} expects a positive number (got ${JSON.stringify(value)})`);
-  return n;
 }
 
 export function demoCommand(): Command {
@@ -33,49 +27,46 @@ export function demoCommand(): Command {
     .option('--json', 'print the summary as JSON');
   for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
   return command.action(async (options: DemoCommandOptions) => {
-    const rate = positive('--rate', options.rate);
-    const duration = positive('--duration', options.duration);
-    const seed = options.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Math.floor(positive('--seed', options.seed));
+    const rate = positiveNumber('--rate', options.rate);
+    const duration = positiveNumber('--duration', options.duration);
+    const seed = options.seed === undefined ? Math.floor(Math.random() * 1_000_000) : Math.floor(positiveNumber('--seed', options.seed));
     const sesEndpoint =
       options.sesEndpoint ??
       processEnv().SES_ENDPOINT ??
       (cliEnv().DATABASE_URL ? undefined : makeStack(stackConfigFromEnv()).endpoints.sesEndpoint);
     await withPool(options, async (pool) => {
-      const admin = cliKafka(options).admin();
-      await admin.connect().catch((error: Error) => {
-        throw new CliError(`cannot reach Kafka: ${error.message}; is it up (\`pipeline stack up\`)?`);
-      });
-      const bar = progressBar(`demo (seed ${seed})`, !options.json);
-      let saidAt = 0;
-      try {
-        const summary = await runDemo({
-          pool,
-          admin,
-          sesEndpoint,
-          rate,
-          durationSeconds: duration,
-          seed,
-          onProgress: (done, total) => bar.update(done, total),
-          onSettling: (waiting) => {
-            bar.stop();
-            if (options.json || Date.now() - saidAt < 5_000) return;
-            saidAt = Date.now();
-            process.stderr.write(`waiting for the pipeline to handle this run: ${waiting}\n`);
-          },
-        });
-        bar.stop();
-        if (options.json) printJson({ seed, ...summary });
-        else {
-          process.stdout.write(renderSummary(summary));
-          if (!summary.settled)
-            process.stdout.write(
-              '  (the pipeline had not finished this run’s work when the summary was taken: see `npx pipeline status`)\n',
-            );
+      await withAdmin(options, async (admin) => {
+        const bar = progressBar(`demo (seed ${seed})`, !options.json);
+        let saidAt = 0;
+        try {
+          const summary = await runDemo({
+            pool,
+            admin,
+            sesEndpoint,
+            rate,
+            durationSeconds: duration,
+            seed,
+            onProgress: (done, total) => bar.update(done, total),
+            onSettling: (waiting) => {
+              bar.stop();
+              if (options.json || Date.now() - saidAt < 5_000) return;
+              saidAt = Date.now();
+              process.stderr.write(`waiting for the pipeline to handle this run: ${waiting}\n`);
+            },
+          });
+          bar.stop();
+          if (options.json) printJson({ seed, ...summary });
+          else {
+            process.stdout.write(renderSummary(summary));
+            if (!summary.settled)
+              process.stdout.write(
+                '  (the pipeline had not finished this run’s work when the summary was taken: see `npx pipeline status`)\n',
+              );
+          }
+        } finally {
+          bar.stop();
         }
-      } finally {
-        bar.stop();
-        await admin.disconnect();
-      }
+      });
     });
   });
 }

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { Admin } from 'kafkajs';
-import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
+import { CONNECTION_OPTIONS, type ConnectionOptions, withAdmin, withPool } from '../connections';
 import { CliError, formatTable, printJson } from '../output';
 
 interface ReplayOptions extends ConnectionOptions {
@@ -110,11 +110,7 @@ export function replayCommand(): Command {
     .option('--execute', 'move the offsets (without it, only the plan is printed)');
   for (const [flags, help] of CONNECTION_OPTIONS) command.option(flags, help);
   return command.option('--json', 'print the plan as JSON').action(async (options: ReplayOptions) => {
-    const admin = cliKafka(options).admin();
-    await admin.connect().catch((error: Error) => {
-      throw new CliError(`cannot reach Kafka: ${error.message}; is the broker up (\`pipeline stack up\`)?`);
-    });
-    try {
+    await withAdmin(options, async (admin) => {
       const partitions = await plan(admin, options);
       // A dry run refuses too: the plan of a running group would be wrong by the time it ran.
       await refusals(admin, options);
@@ -133,8 +129,6 @@ export function replayCommand(): Command {
           ? `moved group ${options.group} on ${options.topic}; its next start reads from the new offsets\n`
           : 'dry run: nothing moved; add --execute to move the offsets\n',
       );
-    } finally {
-      await admin.disconnect();
-    }
+    });
   });
 }

@@ -4,9 +4,10 @@ import { Command } from 'commander';
 import { demoThenStatus } from '../demo/on-start';
 import { cliEnv, processEnv } from '../env';
 import { localOrderProcessorEnv } from '../local-secrets';
-import { CliError, formatDuration } from '../output';
-import { SERVICES, type ServiceName, serviceEntryPoint } from '../services';
+import { CliError, formatDuration, positiveNumber } from '../output';
+import { SERVICES, type ServiceName, serviceEntryPoint, servicePorts } from '../services';
 import { logOutput } from '../supervisor/log-output';
+import { waitUntilReady } from '../supervisor/readiness';
 import { Supervisor } from '../supervisor/supervisor';
 import { runMigrations } from './migrate';
 
@@ -16,11 +17,6 @@ function withCredentials(url: string, user: string, password: string): string {
   parsed.username = user;
   parsed.password = password;
   return parsed.toString();
-}
-
-/** Each service's HTTP port: its default, or the base setting plus its place in the list. */
-export function servicePorts(base: number | undefined): Map<string, number> {
-  return new Map(SERVICES.map((service, i) => [service.name, base === undefined ? service.httpPort : base + i]));
 }
 
 /** Signals this close together are one Ctrl-C (npm forwards the terminal's to its script, which got it too). */
@@ -158,24 +154,4 @@ interface StartOptions {
   demoRate: string;
   demoSeed?: string;
   statusEvery: string;
-}
-
-function positiveNumber(name: string, value: string): number {
-  const n = Number(value);
-  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`${name} expects a positive number (got ${JSON.stringify(value)})`);
-  return n;
-}
-
-/** Polls a /readyz until it answers 200; false after `timeoutMs` or once `giveUp()` says so. */
-async function waitUntilReady(url: string, timeoutMs: number, giveUp: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline && !giveUp()) {
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  return false;
 }

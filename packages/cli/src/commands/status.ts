@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { CONNECTION_OPTIONS, type ConnectionOptions, cliKafka, withPool } from '../connections';
+import { CONNECTION_OPTIONS, type ConnectionOptions, withAdmin, withPool } from '../connections';
 import { cliEnv } from '../env';
 import { CliError, printJson } from '../output';
+import { servicePorts } from '../services';
 import { collectStatus } from '../status/collect';
 import { renderStatus } from '../status/render';
-import { servicePorts } from './start';
 
 interface StatusOptions extends ConnectionOptions {
   json?: boolean;
@@ -26,11 +26,7 @@ export function statusCommand(): Command {
     const ports = servicePorts(cliEnv().PIPELINE_HTTP_PORT_BASE);
     const services = [...ports].map(([name, port]) => ({ name, port }));
     await withPool(options, async (pool) => {
-      const admin = cliKafka(options).admin();
-      await admin.connect().catch((error: Error) => {
-        throw new CliError(`cannot reach Kafka: ${error.message}; is it up (\`pipeline stack up\`)?`);
-      });
-      try {
+      await withAdmin(options, async (admin) => {
         for (;;) {
           const status = await collectStatus({ pool, admin, services, readerDlqTopic: cliEnv().CDC_DLQ_TOPIC });
           if (options.json) printJson(status);
@@ -38,9 +34,7 @@ export function statusCommand(): Command {
           if (every === undefined) return;
           await new Promise((resolve) => setTimeout(resolve, every * 1000));
         }
-      } finally {
-        await admin.disconnect();
-      }
+      });
     });
   });
 }

@@ -5,6 +5,7 @@ import { logLevel } from 'kafkajs';
 import { collectStatus } from '../status/collect';
 import { renderStatus } from '../status/render';
 import type { LogOutput } from '../supervisor/log-output';
+import { waitUntilReady } from '../supervisor/readiness';
 import { runDemo } from './run';
 import { renderSummary } from './summary';
 
@@ -74,19 +75,8 @@ export async function demoThenStatus(options: ShowOptions): Promise<void> {
 
 /** Waits up to 3 minutes for every service's /readyz. */
 async function allReady(options: ShowOptions): Promise<boolean> {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline && !options.stopping()) {
-    const ready = await Promise.all(
-      options.services.map(async ({ port }) => {
-        try {
-          return (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(2_000) })).status === 200;
-        } catch {
-          return false;
-        }
-      }),
-    );
-    if (ready.every(Boolean)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
-  return false;
+  const ready = await Promise.all(
+    options.services.map(({ port }) => waitUntilReady(`http://127.0.0.1:${port}/readyz`, 180_000, options.stopping)),
+  );
+  return ready.every(Boolean);
 }
