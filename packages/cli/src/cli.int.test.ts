@@ -32,6 +32,7 @@ describe('the pipeline command (as installed by npm ci)', () => {
       ['postgres', true],
       ['kafka', true],
       ['ses', true],
+      ['prometheus', true],
     ]);
     expect(status.components.every((c) => typeof c.pid === 'number')).toBe(true);
   });
@@ -39,7 +40,7 @@ describe('the pipeline command (as installed by npm ci)', () => {
   it('stack up on a running stack reuses every part', () => {
     const result = pipeline(['stack', 'up']);
     expect(result.status).toBe(0);
-    expect(result.stdout.match(/already running/g)).toHaveLength(3);
+    expect(result.stdout.match(/already running/g)).toHaveLength(4);
   });
 
   it('migrate applies the migrations to a new database, and a second run changes nothing', async () => {

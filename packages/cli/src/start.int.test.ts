@@ -48,6 +48,7 @@ describe('pipeline start', () => {
       kafka: await freePort(),
       kafkaController: await freePort(),
       ses: await freePort(),
+      prometheus: await freePort(),
     });
   });
   // A test that failed half-way leaves its `pipeline start` running: stop it (and so its services) before the next.

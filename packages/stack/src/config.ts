@@ -30,10 +30,13 @@ export interface StackConfig {
     /** An endpoint named by SES_ENDPOINT: used as it is. */
     externalUrl?: string;
   };
+  prometheus: {
+    port: number;
+  };
 }
 
 /** Default loopback ports of the shared local stack: none is a server's usual port. */
-export const DEFAULT_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093, ses: 18005 } as const;
+export const DEFAULT_PORTS = { postgres: 54329, kafka: 19092, kafkaController: 19093, ses: 18005, prometheus: 19090 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -94,6 +97,7 @@ export function stackConfigFromEnv(env: Env = inheritedEnv(), repoRoot: string =
       controllerPort: port(env, 'PIPELINE_KAFKA_CONTROLLER_PORT', DEFAULT_PORTS.kafkaController),
     },
     ses: { port: port(env, 'PIPELINE_SES_PORT', DEFAULT_PORTS.ses) },
+    prometheus: { port: port(env, 'PIPELINE_PROMETHEUS_PORT', DEFAULT_PORTS.prometheus) },
   };
   if (env.DATABASE_URL) config.postgres.externalUrl = env.DATABASE_URL;
   if (env.KAFKA_BROKERS) config.kafka.externalBrokers = env.KAFKA_BROKERS.split(',').map((b) => b.trim());
@@ -104,7 +108,7 @@ export function stackConfigFromEnv(env: Env = inheritedEnv(), repoRoot: string =
 /** A stack of its own on other ports and in another folder, for a test that stops or restarts a server. */
 export function privateStackConfig(
   dir: string,
-  ports: { postgres: number; kafka: number; kafkaController: number; ses: number },
+  ports: { postgres: number; kafka: number; kafkaController: number; ses: number; prometheus: number },
   repoRoot: string = findRepoRoot(),
 ): StackConfig {
   return {
@@ -113,6 +117,7 @@ export function privateStackConfig(
     postgres: { port: ports.postgres, user: 'pipeline', password: 'pipeline', database: 'pipeline' },
     kafka: { port: ports.kafka, controllerPort: ports.kafkaController },
     ses: { port: ports.ses },
+    prometheus: { port: ports.prometheus },
   };
 }
 
@@ -121,6 +126,8 @@ export interface StackEndpoints {
   databaseUrl: string;
   kafkaBrokers: string[];
   sesEndpoint: string;
+  /** The stack's Prometheus (its UI, and the HTTP API under /api/v1). */
+  prometheusUrl: string;
 }
 
 export function stackEndpoints(config: StackConfig): StackEndpoints {
@@ -129,5 +136,6 @@ export function stackEndpoints(config: StackConfig): StackEndpoints {
     databaseUrl: pg.externalUrl ?? `postgres://${pg.user}:${encodeURIComponent(pg.password)}@127.0.0.1:${pg.port}/${pg.database}`,
     kafkaBrokers: config.kafka.externalBrokers ?? [`127.0.0.1:${config.kafka.port}`],
     sesEndpoint: config.ses.externalUrl ?? `http://127.0.0.1:${config.ses.port}`,
+    prometheusUrl: `http://127.0.0.1:${config.prometheus.port}`,
   };
 }

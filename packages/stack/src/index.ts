@@ -5,5 +5,8 @@ export * from './local-process';
 export * from './net';
 export * from './postgres';
 export * from './proc';
+export * from './prometheus';
+export * from './prometheus-config';
+export * from './scrape-targets';
 export * from './ses';
 export * from './stack';

@@ -19,7 +19,7 @@ describe('missing prerequisites', () => {
 
   it('says how to install Maven when the broker jars must be resolved and mvn is missing', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stack-'));
-    const config = privateStackConfig(dir, { postgres: 1, kafka: 2, kafkaController: 3, ses: 4 });
+    const config = privateStackConfig(dir, { postgres: 1, kafka: 2, kafkaController: 3, ses: 4, prometheus: 5 });
     expect(() => withEmptyPath(() => kafkaClasspath(config))).toThrow(
       'mvn not found: install Maven 3.8 or newer (apt-get install maven); it fetches the Kafka jars once',
     );

@@ -3,9 +3,10 @@ import type { Component, ComponentStatus, UpResult } from './component';
 import { type StackConfig, type StackEndpoints, stackEndpoints } from './config';
 import { LocalKafka } from './kafka';
 import { LocalPostgres } from './postgres';
+import { LocalPrometheus } from './prometheus';
 import { LocalSes } from './ses';
 
-export type ComponentName = 'postgres' | 'kafka' | 'ses';
+export type ComponentName = 'postgres' | 'kafka' | 'ses' | 'prometheus';
 
 export interface Stack {
   readonly config: StackConfig;
@@ -27,8 +28,9 @@ export function makeStack(config: StackConfig, only?: readonly ComponentName[]):
     postgres: new LocalPostgres(config),
     kafka: new LocalKafka(config),
     ses: new LocalSes(config),
+    prometheus: new LocalPrometheus(config),
   };
-  const names = only ?? (['postgres', 'kafka', 'ses'] as const);
+  const names = only ?? (['postgres', 'kafka', 'ses', 'prometheus'] as const);
   const components = names.map((name) => all[name]);
   return {
     config,

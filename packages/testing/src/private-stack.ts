@@ -24,7 +24,13 @@ export async function privateStack(only?: readonly ComponentName[], postgresSett
   const dir = mkdtempSync(join(tmpdir(), 'pipeline-private-'));
   // mkdtemp makes the folder 0700; PostgreSQL runs as another user when we are root.
   chmodSync(dir, 0o755);
-  const ports = { postgres: await freePort(), kafka: await freePort(), kafkaController: await freePort(), ses: await freePort() };
+  const ports = {
+    postgres: await freePort(),
+    kafka: await freePort(),
+    kafkaController: await freePort(),
+    ses: await freePort(),
+    prometheus: await freePort(),
+  };
   const config = privateStackConfig(dir, ports, findRepoRoot(__dirname));
   if (postgresSettings) config.postgres.settings = postgresSettings;
   return makeStack(config, only);

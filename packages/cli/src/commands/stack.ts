@@ -15,7 +15,7 @@ function statusRows(statuses: ComponentStatus[]): string[][] {
 
 export function stackCommand(): Command {
   const stack = new Command('stack').description(
-    'Run the local stack without Docker: PostgreSQL (logical WAL), Apache Kafka (KRaft) and an SES endpoint, on loopback ports of their own',
+    'Run the local stack without Docker: PostgreSQL (logical WAL), Apache Kafka (KRaft), an SES endpoint and Prometheus, on loopback ports of their own',
   );
 
   stack
@@ -30,7 +30,7 @@ export function stackCommand(): Command {
         if (options.json) return;
         const verb = result.reused ? 'already running' : `started in ${formatDuration(result.tookMs)}`;
         process.stdout.write(
-          `  ${result.name.padEnd(8)} ${verb.padEnd(22)} ${result.address}${result.pid ? `  (pid ${result.pid})` : ''}\n`,
+          `  ${result.name.padEnd(10)} ${verb.padEnd(22)} ${result.address}${result.pid ? `  (pid ${result.pid})` : ''}\n`,
         );
       });
       if (options.json) {
@@ -41,7 +41,8 @@ export function stackCommand(): Command {
         `ready in ${formatDuration(Date.now() - started)}\n` +
           `  DATABASE_URL=${local.endpoints.databaseUrl}\n` +
           `  KAFKA_BROKERS=${local.endpoints.kafkaBrokers.join(',')}\n` +
-          `  SES_ENDPOINT=${local.endpoints.sesEndpoint}\n`,
+          `  SES_ENDPOINT=${local.endpoints.sesEndpoint}\n` +
+          `  Prometheus: ${local.endpoints.prometheusUrl} (scrapes what \`pipeline start\` runs)\n`,
       );
     });
 
@@ -55,7 +56,7 @@ export function stackCommand(): Command {
       if (options.json) return printJson(results);
       for (const result of results) {
         process.stdout.write(
-          `  ${result.name.padEnd(8)} ${result.stopped ? `stopped (pids ${result.pids.join(', ')})` : 'was not running'}\n`,
+          `  ${result.name.padEnd(10)} ${result.stopped ? `stopped (pids ${result.pids.join(', ')})` : 'was not running'}\n`,
         );
       }
     });

@@ -1,5 +1,5 @@
 import { READER_ROLE } from '@pipeline/db';
-import { makeStack, stackConfigFromEnv } from '@pipeline/stack';
+import { makeStack, stackConfigFromEnv, writeScrapeTargets } from '@pipeline/stack';
 import { Command } from 'commander';
 import { demoThenStatus } from '../demo/on-start';
 import { cliEnv, processEnv } from '../env';
@@ -97,6 +97,8 @@ export function startCommand(): Command {
           `${signal}: stopping every service (again to force; the stack keeps running: \`npx pipeline stack down\` stops it)`,
         );
         void supervisor.stop().then((clean) => {
+          // Stopped on purpose: no service is expected now, so Prometheus reports none down.
+          writeScrapeTargets(local.config, []);
           output.say(clean ? 'info' : 'warn', clean ? 'every service stopped cleanly' : 'not every service stopped cleanly: see above');
           process.exit(clean ? 0 : 1);
         });
@@ -104,6 +106,12 @@ export function startCommand(): Command {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
 
+      // Prometheus scrapes every service supervised from now on; one the supervisor gives up on stays
+      // listed, so its "service down" alert fires.
+      writeScrapeTargets(
+        local.config,
+        SERVICES.map((s) => ({ service: s.name, port: ports.get(s.name) as number })),
+      );
       // The reader first: it creates the topics of every captured table before it streams.
       const consumers = SERVICES.filter((service) => service.name !== 'cdc-reader');
       supervisor.start(spec('cdc-reader'));
@@ -119,7 +127,7 @@ export function startCommand(): Command {
         'info',
         `pipeline running (${formatDuration(Date.now() - started)} to start). Endpoints: ` +
           SERVICES.map((s) => `${s.name} http://127.0.0.1:${ports.get(s.name)}/metrics`).join(', ') +
-          ' (also /healthz, /readyz). Ctrl-C stops the services.',
+          ` (also /healthz, /readyz); Prometheus ${local.endpoints.prometheusUrl} (alerts: ${local.endpoints.prometheusUrl}/alerts). Ctrl-C stops the services.`,
       );
       // The demo writes only to the stack this command runs, never to a database of yours.
       if (options.demo && !isLocal) output.say('info', 'no demo: DATABASE_URL names a database of your own');
