@@ -2,6 +2,7 @@ export * from './client';
 export * from './config';
 export * from './crash';
 export * from './dead-letters';
+export * from './group-lag';
 export * from './producer';
 export * from './read-topic';
 export * from './readiness';

@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { onUnrecoverableCrash } from './crash';
 import { makeProducer } from './producer';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
+import { type GroupLagMetrics, groupLagMetrics } from './group-lag';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
 import { withTransientRetries } from './transient';
@@ -135,6 +136,8 @@ export class ConsumerRunner<E> {
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly metrics: ReturnType<typeof runnerMetrics>;
+  /** The source topics' lag as the broker sees it, for /metrics. */
+  private readonly lag: GroupLagMetrics | undefined;
   /** Fires when the shutdown grace is over: in-flight handlers are abandoned. */
   private readonly shutdown = new AbortController();
   private stopping: Promise<void> | undefined;
@@ -161,6 +164,15 @@ export class ConsumerRunner<E> {
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
     this.retries = options.kafka.consumer({ groupId: `${this.group}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
     this.producer = makeProducer(options.kafka);
+    if (options.registry && options.topics.length > 0) {
+      this.lag = groupLagMetrics({
+        registry: options.registry,
+        kafka: options.kafka,
+        group: this.group,
+        topics: options.topics,
+        logger: options.logger,
+      });
+    }
   }
 
   get retryTopics(): string[] {
@@ -202,9 +214,6 @@ export class ConsumerRunner<E> {
     if (!found || this.stopping) return;
     await this.producer.connect();
     for (const consumer of [this.main, this.retries]) {
-      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        this.metrics.lag.set({ topic: payload.topic, partition: String(payload.partition) }, Number(payload.offsetLag));
-      });
       onUnrecoverableCrash(consumer, (error, groupId) => {
         if (this.stopping) return;
         this.notReady = `consumer group ${groupId} crashed and kafkajs will not restart it: ${error.message}`;
@@ -281,6 +290,7 @@ export class ConsumerRunner<E> {
         clearTimeout(abandon);
       }
       await this.producer.disconnect();
+      await this.lag?.close();
     })();
     return this.stopping;
   }

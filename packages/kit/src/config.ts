@@ -58,10 +58,17 @@ export function serviceEnvSchema(defaults: { httpPort: number }) {
  *
  *   export const configSchema = consumerServiceEnvSchema({ httpPort: 9103 }).extend({ MY_SETTING: … });
  */
-export function consumerServiceEnvSchema(defaults: { httpPort: number }) {
+export function consumerServiceEnvSchema(defaults: { httpPort: number; latencyTargetMs?: number }) {
   return serviceEnvSchema(defaults)
     .extend(consumerEnvSchema.shape)
     .extend(kitEnvSchema.shape)
+    .extend({
+      /**
+       * The end-to-end latency (commit to handled) the service's p99 should stay under, ms: exported as
+       * `consumer_event_age_target_seconds`, which the latency alert and dashboards compare with. Default: the service's.
+       */
+      LATENCY_TARGET_MS: envFields.positiveInt(defaults.latencyTargetMs ?? 1_000),
+    })
     .superRefine(checkConsumerEnv)
     .superRefine(checkKitEnv);
 }

@@ -10,6 +10,7 @@ import {
 import { type BatchEvent, ConsumerRunner, type HandlerContext, type HandlerResult, retentionConfig, SchemaResolver } from '@pipeline/kafka';
 import type { Clock, ServiceContext, StartedService, TaskOutcome } from '@pipeline/runtime';
 import { bundledSchemas, type Change, cdcTopic, EnvelopeDecoder, isSnapshotEnd, type SnapshotEnd, toChange } from '@pipeline/schemas';
+import { Gauge } from 'prom-client';
 import { type Backends, connectBackends } from './backends';
 import { bookkeepingJob, bookkeepingMetrics } from './bookkeeping';
 import type { ConsumerServiceConfig } from './config';
@@ -94,6 +95,11 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
     };
   }
   bookkeepingMetrics(registry, pool, group, logger);
+  new Gauge({
+    name: 'consumer_event_age_target_seconds',
+    help: 'The p99 of consumer_event_age_seconds the service should stay under (LATENCY_TARGET_MS)',
+    registers: [registry],
+  }).set(config.LATENCY_TARGET_MS / 1000);
 
   const subjects = subjectsOf(spec.handlers);
   let runner: ConsumerRunner<CdcEvent> | undefined;

@@ -21,6 +21,9 @@ const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMED
  * `connection` (PostgreSQL or the network went away), `postgres` (an error the server answered
  * with), `kafka`, or the code of a PipelineError.
  */
+/** The reasons `reconnectReason` gives besides a PipelineError's code. */
+export const RECONNECT_REASONS = ['connection', 'kafka', 'postgres', 'other'] as const;
+
 export function reconnectReason(error: unknown): string {
   if (error instanceof PipelineError) return error.code.toLowerCase();
   const e = error as { name?: string; code?: unknown; severity?: unknown; cause?: unknown } | undefined;

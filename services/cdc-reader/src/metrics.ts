@@ -1,9 +1,11 @@
+import { listSubjects, OPS } from '@pipeline/schemas';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { RECONNECT_REASONS } from './backoff';
 
 /** The reader's Prometheus series (names as an operator of Kafka and PostgreSQL would look for them). */
-export function makeReaderMetrics(registry: Registry) {
+export function makeReaderMetrics(registry: Registry, tables: readonly string[] = listSubjects()) {
   const registers = [registry];
-  return {
+  const metrics = {
     events: new Counter({
       name: 'cdc_events_total',
       help: 'Change events produced, by table and op',
@@ -71,6 +73,14 @@ export function makeReaderMetrics(registry: Registry) {
       registers,
     }),
   };
+  // A labelled counter has no series until its first inc(): panels and alerts would show nothing, not 0.
+  for (const table of tables) {
+    for (const op of OPS) metrics.events.inc({ table, op }, 0);
+    metrics.snapshotRows.inc({ table }, 0);
+    metrics.deadLetters.inc({ table }, 0);
+  }
+  for (const reason of RECONNECT_REASONS) metrics.reconnects.inc({ reason }, 0);
+  return metrics;
 }
 
 export type ReaderMetrics = ReturnType<typeof makeReaderMetrics>;

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const SERVICE = 'inventory-watcher' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] })
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE], latencyTargetMs: 100 })
   .extend({
     /** When the daily check runs: five cron fields in INVENTORY_DAILY_CHECK_TZ. Default 0 8 * * * (08:00). */
     INVENTORY_DAILY_CHECK_CRON: z.string().min(1).default('0 8 * * *'),

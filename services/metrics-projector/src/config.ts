@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const SERVICE = 'metrics-projector' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).extend({
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE], latencyTargetMs: 100 }).extend({
   /** Name of the projection in projection_checkpoints. Default sales_metrics. */
   PROJECTION_NAME: z
     .string()

@@ -1,4 +1,4 @@
-import { type Pool, type RebuildProgress, rebuildsInProgress } from '@pipeline/db';
+import { type Pool, type ProjectionCheckpoint, projectionCheckpoints, type RebuildProgress, rebuildsInProgress } from '@pipeline/db';
 import { type Logger, scrapeCache } from '@pipeline/runtime';
 import { Counter, Gauge, type Registry } from 'prom-client';
 
@@ -57,5 +57,39 @@ export function rebuildMetrics(registry: Registry, pool: Pool, projection: strin
     'projection_rebuild_updated_timestamp_seconds',
     'When the rebuild in progress last recorded its progress (every second while it runs: one that stops moving died)',
     (p) => (p ? p.updatedAt.getTime() / 1000 : 0),
+  );
+}
+
+/**
+ * Where the projection stands: `projection_position_offset` (the offset of the last message applied)
+ * and `projection_updated_timestamp_seconds` per topic and partition, from its checkpoints (committed
+ * with the rows they describe), read on scrape at most once a second.
+ */
+export function positionMetrics(registry: Registry, pool: Pool, projection: string, logger: Logger): void {
+  const checkpoints = scrapeCache(
+    () => projectionCheckpoints(pool, projection),
+    1_000,
+    (error) => logger.debug({ err: error }, 'could not read the projection’s checkpoints for /metrics'),
+  );
+  const gauge = (name: string, help: string, value: (checkpoint: ProjectionCheckpoint) => number) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['projection', 'topic', 'partition'],
+      registers: [registry],
+      async collect() {
+        const read = await checkpoints();
+        if (!read) return;
+        this.reset();
+        for (const c of read) this.set({ projection, topic: c.topic, partition: String(c.partition) }, value(c));
+      },
+    });
+  gauge('projection_position_offset', 'Offset of the last message the projection applied, per partition (its checkpoint)', (c) =>
+    Number(c.offset),
+  );
+  gauge(
+    'projection_updated_timestamp_seconds',
+    'When the projection last applied a message of the partition, seconds since the epoch',
+    (c) => c.updatedAt.getTime() / 1000,
   );
 }

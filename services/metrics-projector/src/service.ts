@@ -3,7 +3,7 @@ import { PipelineError, type ServiceContext, type StartedService } from '@pipeli
 import { type Applied, applyChange, applySnapshotEnd } from './apply';
 import { applyChanges } from './apply-batch';
 import { type Config, SERVICE } from './config';
-import { projectorMetrics, rebuildMetrics } from './metrics';
+import { positionMetrics, projectorMetrics, rebuildMetrics } from './metrics';
 import { rebuildProjection } from './rebuild/rebuild';
 
 /**
@@ -62,7 +62,10 @@ export async function start(context: ServiceContext<Config>): Promise<StartedSer
     },
   });
   // In task mode the kit consumes nothing; serving, it also reports a rebuild running beside it.
-  if (!context.task) rebuildMetrics(context.registry, started.backends.pool, config.PROJECTION_NAME, context.logger);
+  if (!context.task) {
+    rebuildMetrics(context.registry, started.backends.pool, config.PROJECTION_NAME, context.logger);
+    positionMetrics(context.registry, started.backends.pool, config.PROJECTION_NAME, context.logger);
+  }
   return started;
 }
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 export const SERVICE = 'order-processor' as const;
 
-export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] })
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE], latencyTargetMs: 30_000 })
   .extend({
     /** SES endpoint URL; unset means Amazon SES itself in AWS_REGION. The local stack's is http://127.0.0.1:18005. */
     SES_ENDPOINT: z.url({ error: 'expected a URL such as http://127.0.0.1:18005' }).optional(),

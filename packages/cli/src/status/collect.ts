@@ -1,5 +1,5 @@
 import { listJobs, type Pool, slotReports } from '@pipeline/db';
-import { deadLetterTopic } from '@pipeline/kafka';
+import { deadLetterTopic, groupLag } from '@pipeline/kafka';
 import type { Admin } from 'kafkajs';
 import { nextRun } from '../commands/jobs';
 
@@ -146,27 +146,7 @@ async function consumerGroups(admin: Admin, services: string[]): Promise<{ group
 }
 
 async function groupView(admin: Admin, { group, service }: { group: string; service: string }): Promise<GroupView> {
-  const committed = await admin.fetchOffsets({ groupId: group });
-  const partitions: GroupView['partitions'] = [];
-  const existing = new Set(await admin.listTopics());
-  for (const { topic, partitions: offsets } of committed) {
-    // Offsets outlive a deleted topic: nothing is behind on it.
-    if (!existing.has(topic)) continue;
-    const ends = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
-    for (const { partition, offset } of offsets) {
-      const end = ends.get(partition);
-      if (!end) continue;
-      const at = offset === '-1' ? BigInt(end.low) : BigInt(offset);
-      partitions.push({
-        topic,
-        partition,
-        committed: offset === '-1' ? null : offset,
-        end: end.high,
-        lag: Number(BigInt(end.high) > at ? BigInt(end.high) - at : 0n),
-      });
-    }
-  }
-  partitions.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  const partitions = await groupLag(admin, group);
   return { group, service, lag: partitions.reduce((sum, p) => sum + p.lag, 0), partitions };
 }
 

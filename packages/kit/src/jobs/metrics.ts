@@ -1,7 +1,20 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 function makeJobMetrics(registers: Registry[]) {
+  /** Each scheduled job's latest occurrence that is due, seconds since the epoch (0: none yet). */
+  const dueOf = new Map<string, () => number>();
   return {
+    dueOf,
+    lastDue: new Gauge({
+      name: 'job_last_due_timestamp_seconds',
+      help: 'The job’s latest scheduled run that is due, seconds since the epoch (0: none due since the job was registered); later than the last success by more than a grace: the job is late',
+      labelNames: ['job'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [job, due] of dueOf) this.set({ job }, due());
+      },
+    }),
     lastSuccess: new Gauge({
       name: 'job_last_success_timestamp_seconds',
       help: 'When the job last succeeded (scheduled or manual run), seconds since the epoch',

@@ -3,6 +3,7 @@ import {
   claimOccurrence,
   claimStatus,
   closeClaim,
+  listJobs,
   type JobIdentity,
   type PoolClient,
   registerJob,
@@ -48,6 +49,13 @@ export async function scheduleJob(host: JobHost, spec: JobSpec): Promise<Schedul
     cron: spec.cron,
     timeZone: spec.timeZone,
     at: new Date(clock.now()),
+  });
+  // What the "job late" alert compares: the latest due run against the latest success (any replica's, from the database).
+  const registered = (await listJobs(host.pool, host.service)).find((job) => job.name === spec.name);
+  metrics.lastSuccess.set({ job: spec.name }, (registered?.lastSuccessAt?.getTime() ?? 0) / 1000);
+  metrics.dueOf.set(spec.name, () => {
+    const due = schedule.latest(new Date(clock.now()));
+    return due && due >= registeredAt ? due.getTime() / 1000 : 0;
   });
   logger.info(
     { cron: spec.cron, timeZone: spec.timeZone, nextRun: schedule.next(new Date(clock.now())).toISOString() },
@@ -168,6 +176,7 @@ export async function scheduleJob(host: JobHost, spec: JobSpec): Promise<Schedul
     schedule,
     stop: async () => {
       stopped.abort();
+      metrics.dueOf.delete(spec.name);
       await running;
     },
   };
