@@ -91,10 +91,8 @@ export function groupLagMetrics(options: {
     'Messages between the consumer group’s committed offset and the log end, per partition, from the broker on each scrape',
     (p) => p.lag,
   );
-  series(
-    'consumer_group_committed_offset',
-    'The consumer group’s committed offset per partition, from the broker (-1: none yet)',
-    (p) => (p.committed === null ? -1 : Number(p.committed)),
+  series('consumer_group_committed_offset', 'The consumer group’s committed offset per partition, from the broker (-1: none yet)', (p) =>
+    p.committed === null ? -1 : Number(p.committed),
   );
   return {
     close: async () => {

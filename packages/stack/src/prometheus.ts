@@ -1,11 +1,11 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import type { StackConfig } from './config';
 import { stackEndpoints } from './config';
 import { LocalProcess, type PortNeed } from './local-process';
-import { localPrometheusConfig, prometheusHome, scrapeTargetsFile } from './prometheus-config';
 import { spawnDetached, tryRun } from './proc';
+import { localPrometheusConfig, prometheusHome, scrapeTargetsFile } from './prometheus-config';
 
 const HOW_TO_INSTALL =
   "install Debian's package (sudo apt-get install --no-install-recommends prometheus; it brings promtool), " +
