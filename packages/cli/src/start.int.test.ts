@@ -97,6 +97,7 @@ describe('pipeline start', () => {
       PIPELINE_KAFKA_PORT: String(config.kafka.port),
       PIPELINE_KAFKA_CONTROLLER_PORT: String(config.kafka.controllerPort),
       PIPELINE_SES_PORT: String(config.ses.port),
+      PIPELINE_PROMETHEUS_PORT: String(config.prometheus.port),
       PIPELINE_HTTP_PORT_BASE: String(base),
       // A killed consumer's partitions move on quickly.
       CONSUMER_SESSION_TIMEOUT_MS: '6000',
