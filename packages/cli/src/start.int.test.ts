@@ -1,13 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { makePool, type Pool } from '@pipeline/db';
-import { findRepoRoot, makeStack, privateStackConfig } from '@pipeline/stack';
-import { eventually, freePort, inheritedEnv } from '@pipeline/testing';
+import type { StackConfig } from '@pipeline/stack';
+import { eventually } from '@pipeline/testing';
 import { Kafka, logLevel } from 'kafkajs';
+import { PipelineRun } from './__tests__/pipeline-run';
 import type { DemoSummary } from './demo/summary';
 import { SERVICES } from './services';
 import type { PipelineStatus } from './status/collect';
@@ -18,12 +15,6 @@ interface SesStore {
   emails: { messageId: string; destination: { to: string[] } }[];
 }
 
-interface LogLine {
-  service: string;
-  msg: string;
-  [field: string]: unknown;
-}
-
 /**
  * `pipeline start` as a person runs it, on a stack of its own (its own folder, stack ports and
  * service ports, so it never meets a running `npm start` or the tests' shared stack): it brings
@@ -32,39 +23,21 @@ interface LogLine {
  * its process group.
  */
 describe('pipeline start', () => {
-  const repoRoot = findRepoRoot(__dirname);
-  const dir = mkdtempSync(join(tmpdir(), 'pipeline-start-'));
-  chmodSync(dir, 0o755);
-  let config: ReturnType<typeof privateStackConfig>;
-  let child: ChildProcess | undefined;
+  const harness = new PipelineRun('pipeline-start-');
+  const { repoRoot, lines, ports } = harness;
+  let config: StackConfig;
   let pool: Pool | undefined;
-  const lines: LogLine[] = [];
-  const ports = new Map<string, number>();
   let traceEnv: Record<string, string | undefined> = {};
 
   beforeAll(async () => {
-    config = privateStackConfig(dir, {
-      postgres: await freePort(),
-      kafka: await freePort(),
-      kafkaController: await freePort(),
-      ses: await freePort(),
-      prometheus: await freePort(),
-    });
+    await harness.init();
+    config = harness.config;
   });
   // A test that failed half-way leaves its `pipeline start` running: stop it (and so its services) before the next.
-  afterEach(async () => {
-    const running = child;
-    if (!running || running.exitCode !== null || running.signalCode !== null) return;
-    const gone = once(running, 'exit');
-    process.kill(-(running.pid as number), 'SIGINT');
-    const timer = setTimeout(() => running.kill('SIGKILL'), 30_000);
-    await gone;
-    clearTimeout(timer);
-  }, 60_000);
+  afterEach(() => harness.interrupt(), 60_000);
   afterAll(async () => {
     await pool?.end();
-    if (child && child.exitCode === null) child.kill('SIGKILL');
-    await makeStack(config).down();
+    await harness.destroy();
   }, 120_000);
 
   const logged = (service: string, msg: RegExp | string) =>
@@ -80,58 +53,14 @@ describe('pipeline start', () => {
     const started = lines.filter((line) => line.service === 'pipeline' && line.target === service && typeof line.pid === 'number').at(-1);
     return started?.pid as number | undefined;
   };
-  const lastLines = () =>
-    lines
-      .slice(-25)
-      .map((line) => `${line.service}: ${line.msg}`)
-      .join('\n');
+  const lastLines = () => harness.lastLines();
 
-  /** What `pipeline start` runs with: the private stack's folder and ports, free service ports. */
+  /** What `pipeline start` runs with (the private stack, free service ports); `trace` and `status` run with it too. */
   const startEnv = async (): Promise<Record<string, string | undefined>> => {
-    const base = await freePort();
-    for (const [i, service] of SERVICES.entries()) ports.set(service.name, base + i);
-    const env: Record<string, string | undefined> = {
-      ...inheritedEnv(),
-      PIPELINE_STACK_DIR: dir,
-      PIPELINE_PG_PORT: String(config.postgres.port),
-      PIPELINE_KAFKA_PORT: String(config.kafka.port),
-      PIPELINE_KAFKA_CONTROLLER_PORT: String(config.kafka.controllerPort),
-      PIPELINE_SES_PORT: String(config.ses.port),
-      PIPELINE_PROMETHEUS_PORT: String(config.prometheus.port),
-      PIPELINE_HTTP_PORT_BASE: String(base),
-      // A killed consumer's partitions move on quickly.
-      CONSUMER_SESSION_TIMEOUT_MS: '6000',
-      HANDLER_TIMEOUT_MS: '5000',
-      SES_REQUEST_TIMEOUT_MS: '3000',
-      LOG_LEVEL: 'info',
-    };
-    for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'SES_ENDPOINT', 'CDC_DATABASE_URL']) delete env[name];
-    traceEnv = env;
-    return env;
+    traceEnv = await harness.env();
+    return traceEnv;
   };
-  /** Starts `pipeline start`, collecting its JSON lines into `lines`; resolves with its exit. */
-  const start = (env: Record<string, string | undefined>, args: string[] = ['--no-demo', '--status-every', '0']) => {
-    const started = spawn(process.execPath, [join(repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), 'start', ...args], {
-      cwd: repoRoot,
-      env,
-      stdio: ['ignore', 'pipe', 'inherit'],
-      // A process group of its own: the SIGINT below goes to it as a terminal's Ctrl-C would.
-      detached: true,
-    });
-    const exited = once(started, 'exit');
-    // Piped, so JSON lines: the services' own, and the supervisor's (service "pipeline").
-    createInterface({ input: started.stdout as NodeJS.ReadableStream }).on('line', (text) => {
-      if (text.trim() === '') return;
-      try {
-        lines.push(JSON.parse(text) as LogLine);
-      } catch {
-        throw new Error(`pipeline start wrote a line that is not JSON: ${text}`);
-      }
-    });
-
-    child = started;
-    return exited;
-  };
+  const start = (env: Record<string, string | undefined>, args?: string[]) => harness.start(env, args);
 
   /** Runs `pipeline status --json` beside the running pipeline and checks it against the servers themselves. */
   const checkStatus = async (env: Record<string, string | undefined>) => {
@@ -376,9 +305,9 @@ describe('pipeline start', () => {
     await checkStatus(env);
 
     // One SIGINT to the process group, as Ctrl-C at a terminal: every running service stops cleanly, once.
-    process.kill(-(child?.pid as number), 'SIGINT');
+    process.kill(-(harness.child?.pid as number), 'SIGINT');
     // Under `npm start` the same Ctrl-C comes again at once: npm forwards the group's SIGINT to its script.
-    child?.kill('SIGINT');
+    harness.child?.kill('SIGINT');
     const [code] = await exited;
     expect(code).toBe(0);
     for (const service of ['cdc-reader', 'order-processor', 'inventory-watcher']) {
@@ -449,7 +378,7 @@ describe('pipeline start', () => {
 
     await checkTraces(summary.runId, store);
 
-    process.kill(-(child?.pid as number), 'SIGINT');
+    process.kill(-(harness.child?.pid as number), 'SIGINT');
     expect((await exited)[0]).toBe(0);
   }, 420_000);
 
@@ -461,7 +390,7 @@ describe('pipeline start', () => {
     }
     const pids = SERVICES.map((service) => pidOf(service.name) as number);
     expect(pids.every((pid) => Number.isInteger(pid))).toBe(true);
-    child?.kill('SIGKILL');
+    harness.child?.kill('SIGKILL');
     // Each service notices its supervisor's channel close and stops by itself.
     const alive = (pid: number) => {
       try {

@@ -96,9 +96,10 @@ export function startCommand(): Command {
           'info',
           `${signal}: stopping every service (again to force; the stack keeps running: \`npx pipeline stack down\` stops it)`,
         );
+        // Stopped on purpose: no service is expected now, so Prometheus reports none down (emptied
+        // first, so it is told before the services go away).
+        writeScrapeTargets(local.config, []);
         void supervisor.stop().then((clean) => {
-          // Stopped on purpose: no service is expected now, so Prometheus reports none down.
-          writeScrapeTargets(local.config, []);
           output.say(clean ? 'info' : 'warn', clean ? 'every service stopped cleanly' : 'not every service stopped cleanly: see above');
           process.exit(clean ? 0 : 1);
         });
