@@ -185,6 +185,9 @@ describe('scheduleJob', () => {
     };
     // The replica that does not hold a run looks again hourly (a day of retries at 5 s would be thousands of steps).
     await replicas(service, clock, { A: spec, registry, claimPollMs: 60 * 60_000 });
+    // Registered at 07:00, before its first run: nothing due, nothing succeeded (the "job late" alert compares the two).
+    expect(await registry.metrics()).toMatch(/job_last_due_timestamp_seconds\{job="flaky"\} 0\n/);
+    expect(await registry.metrics()).toMatch(/job_last_success_timestamp_seconds\{job="flaky"\} 0\n/);
     await clock.runUntil(at('2027-02-01T12:00:00Z'), 2);
     const first = (await jobRuns(db.pool, { service, job: 'flaky' })).map((run) => [
       run.startedAt.toISOString(),
@@ -201,6 +204,8 @@ describe('scheduleJob', () => {
     const metrics = await registry.metrics();
     expect(metrics).toMatch(/job_failures_total\{job="flaky"\} 2/);
     expect(metrics).toMatch(/job_last_success_timestamp_seconds\{job="flaky"\} 1801479600/);
+    // Due at 08:00, succeeded at 11:00: not late.
+    expect(metrics).toMatch(/job_last_due_timestamp_seconds\{job="flaky"\} 1801468800\n/);
     expect(metrics).toMatch(/job_run_duration_seconds_count\{job="flaky",outcome="succeeded"\} 1/);
 
     // Failing for good: 1 h, 2 h, then 4 h apart until the next run would be overtaken.
@@ -240,6 +245,9 @@ describe('scheduleJob', () => {
       },
     ]);
     expect(await registry.metrics()).toMatch(/job_given_up_total\{job="flaky"\} 1/);
+    // The 2 February run never succeeded: its due time is past the last success, which PipelineJobLate reports.
+    expect(await registry.metrics()).toMatch(/job_last_due_timestamp_seconds\{job="flaky"\} 1801555200\n/);
+    expect(await registry.metrics()).toMatch(/job_last_success_timestamp_seconds\{job="flaky"\} 1801479600\n/);
   }, 60_000);
 
   it('takes over a claim whose replica died mid-run, and runs that occurrence once more to success', async () => {
