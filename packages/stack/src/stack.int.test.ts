@@ -28,12 +28,13 @@ describe('pipeline stack up / down / status', () => {
         ['postgres', false, true],
         ['kafka', false, true],
         ['ses', false, true],
+        ['prometheus', false, true],
       ]);
       const pids = first.map((r) => r.pid);
       expect(pids.every((pid) => typeof pid === 'number' && isAlive(pid))).toBe(true);
 
       const second = await stack.up();
-      expect(second.map((r) => r.reused)).toEqual([true, true, true]);
+      expect(second.map((r) => r.reused)).toEqual([true, true, true, true]);
       expect(second.map((r) => r.pid)).toEqual(pids);
 
       const status = await stack.status();
@@ -41,21 +42,22 @@ describe('pipeline stack up / down / status', () => {
         ['postgres', 'running', stack.config.postgres.port],
         ['kafka', 'running', stack.config.kafka.port],
         ['ses', 'running', stack.config.ses.port],
+        ['prometheus', 'running', stack.config.prometheus.port],
       ]);
       // The shared stack is untouched by a private one on other ports.
-      expect((await shared.status()).map((s) => s.healthy)).toEqual([true, true, true]);
+      expect((await shared.status()).map((s) => s.healthy)).toEqual([true, true, true, true]);
 
       const family = pids.flatMap((pid) => [pid as number, ...descendants(pid as number)]);
       expect(family.length).toBeGreaterThan(3); // PostgreSQL's background processes at least
       const down = await stack.down();
-      expect(down.map((d) => d.stopped)).toEqual([true, true, true]);
+      expect(down.map((d) => d.stopped)).toEqual([true, true, true, true]);
       expect(family.filter(isAlive)).toEqual([]);
       expect(processesMentioning(stack.config.dir)).toEqual([]);
-      expect((await stack.status()).map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped']);
-      expect((await shared.status()).map((s) => s.healthy)).toEqual([true, true, true]);
+      expect((await stack.status()).map((s) => s.state)).toEqual(['stopped', 'stopped', 'stopped', 'stopped']);
+      expect((await shared.status()).map((s) => s.healthy)).toEqual([true, true, true, true]);
 
       // Down again is harmless, and a stopped stack comes back on its data.
-      expect((await stack.down()).map((d) => d.stopped)).toEqual([false, false, false]);
+      expect((await stack.down()).map((d) => d.stopped)).toEqual([false, false, false, false]);
       const again = await stack.up((r) => expect(r.reused).toBe(false));
       expect(again.every((r) => r.healthy)).toBe(true);
     } finally {

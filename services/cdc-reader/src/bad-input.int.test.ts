@@ -53,7 +53,9 @@ describe('cdc-reader with rows the contract cannot carry, and a table that chang
     expect(letter.headers['source-table']).toBe('public.orders');
     expect(letter.headers['event-id']).toMatch(/^\d+:[0-9A-F]+\/[0-9A-F]+:1$/);
     expect(letter.value).toMatchObject({ table: 'public.orders', tag: 'insert', change: { new: { total: 'NaN', customer_id: customer } } });
-    expect((await metrics.deadLetters.get()).values[0]?.value).toBe(1);
+    // Every table's series starts at 0; only the orders' counted the letter.
+    const counted = (await metrics.deadLetters.get()).values.filter((v) => v.value > 0);
+    expect(counted).toEqual([expect.objectContaining({ labels: { table: 'public.orders' }, value: 1 })]);
     // The ordinals stay as they would have been: the good rows around it keep ids 0 and 2.
     const inTx = orders.filter((r) => r.envelope.after?.total !== '4.00').map((r) => r.envelope.eventId.split(':').at(-1));
     expect(inTx.sort()).toEqual(['0', '2']);
