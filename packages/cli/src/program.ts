@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { bundleCommand } from './commands/bundle';
 import { demoCommand } from './commands/demo';
 import { dlqCommand } from './commands/dlq';
 import { effectsCommand } from './commands/effects';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
     .addCommand(startCommand())
     .addCommand(statusCommand())
     .addCommand(demoCommand())
-    .addCommand(traceCommand());
+    .addCommand(traceCommand())
+    .addCommand(bundleCommand());
   return program;
 }

@@ -22,8 +22,8 @@ export function spawnTs(file: string, env: Record<string, string>): TestChild {
 }
 
 /** Runs node with `args` (for example a service's dist/main.js) and exactly `env`; stdout is collected line by line. */
-export function spawnNode(args: string[], env: Record<string, string>): TestChild {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+export function spawnNode(args: string[], env: Record<string, string>, cwd?: string): TestChild {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'], ...(cwd ? { cwd } : {}) });
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -64,20 +64,24 @@ export function spawnNode(args: string[], env: Record<string, string>): TestChil
  * shared broker, quick-rejoin timeouts (a SIGKILLed member's partitions move on after 6 s), short
  * retry delays, a free port; resolves once /readyz answers 200. `env` adds or overrides.
  */
-export async function startServiceChild(entry: string, env: Record<string, string>): Promise<TestChild & { port: number }> {
+export async function startServiceChild(entry: string, env: Record<string, string>, cwd?: string): Promise<TestChild & { port: number }> {
   const port = await freePort();
-  const child = spawnNode([entry], {
-    PATH: inheritedEnv().PATH ?? '',
-    KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
-    RETRY_DELAYS_MS: '1000,1000,1000',
-    CONSUMER_SESSION_TIMEOUT_MS: '6000',
-    HANDLER_TIMEOUT_MS: '5000',
-    SHUTDOWN_GRACE_MS: '1500',
-    SHUTDOWN_TIMEOUT_MS: '8000',
-    LOG_LEVEL: testLogLevel('warn'),
-    ...env,
-    HTTP_PORT: String(port),
-  });
+  const child = spawnNode(
+    [entry],
+    {
+      PATH: inheritedEnv().PATH ?? '',
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      RETRY_DELAYS_MS: '1000,1000,1000',
+      CONSUMER_SESSION_TIMEOUT_MS: '6000',
+      HANDLER_TIMEOUT_MS: '5000',
+      SHUTDOWN_GRACE_MS: '1500',
+      SHUTDOWN_TIMEOUT_MS: '8000',
+      LOG_LEVEL: testLogLevel('warn'),
+      ...env,
+      HTTP_PORT: String(port),
+    },
+    cwd,
+  );
   await waitUntilReady(child, port, entry);
   return { ...child, port };
 }
