@@ -41,6 +41,8 @@ export const configSchema = serviceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).
   CDC_STANDBY_POLL_MS: envFields.positiveInt(1_000),
   /** How often slot lag and retained WAL are read for /metrics, ms. Default 10000. */
   CDC_SLOT_LAG_POLL_MS: envFields.positiveInt(10_000),
+  /** `prepare` only: the password it gives the reader role (pipeline_reader) after migrating. Unset: left as it is. */
+  CDC_READER_PASSWORD: envFields.nonEmpty().optional(),
 });
 
 export type Config = z.output<typeof configSchema>;

@@ -2,10 +2,13 @@ import { connectBackends } from '@pipeline/kit';
 import type { ServiceContext, StartedService } from '@pipeline/runtime';
 import { type Config, SERVICE } from './config';
 import { makeReaderMetrics } from './metrics';
+import { startPrepare } from './prepare';
 import { CdcReader } from './reader';
 
 /** Streams the publication's changes into Kafka until SIGTERM; /readyz is ready while a session streams. */
-export async function start({ config, logger, registry }: ServiceContext<Config>): Promise<StartedService> {
+export async function start(context: ServiceContext<Config>): Promise<StartedService> {
+  if (context.task?.name === 'prepare') return startPrepare(context);
+  const { config, logger, registry } = context;
   const backends = connectBackends(SERVICE, config, logger);
   const reader = new CdcReader({
     pool: backends.pool,

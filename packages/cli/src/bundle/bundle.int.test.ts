@@ -1,12 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { findRepoRoot } from '@pipeline/stack';
+import { loadMigrations } from '@pipeline/db';
+import { findRepoRoot, inheritedEnv } from '@pipeline/stack';
 import {
+  createEmptyDatabase,
   createTestDatabase,
   eventually,
   sharedStack,
   startServiceChild,
+  TEST_READER_PASSWORD,
   type TestChild,
   type TestDatabase,
   uniqueName,
@@ -88,6 +92,38 @@ describe('deployable bundles of the services', () => {
     expect(existsSync(join(outside, 'order-processor', 'templates'))).toBe(true);
     expect(existsSync(join(outside, 'order-processor', 'node_modules', 'pdfmake', 'fonts', 'Roboto'))).toBe(true);
   });
+
+  it('prepares an empty database and the broker from the cdc-reader bundle (`node dist/main.js prepare`, compose’s init), twice without change', async () => {
+    const empty = await createEmptyDatabase('bundle_prepare');
+    const prefix = uniqueName('test_prepare');
+    const env = {
+      PATH: inheritedEnv().PATH ?? '',
+      DATABASE_URL: empty.url,
+      KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
+      CDC_TOPIC_PREFIX: prefix,
+      CDC_SCHEMA_TOPIC: uniqueName('_pipeline.schemas.prepare'),
+      CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.prepare'),
+      // Roles belong to the whole server: set the password every test's reader logs in with, so nothing else changes.
+      CDC_READER_PASSWORD: TEST_READER_PASSWORD,
+      LOG_LEVEL: 'warn',
+    };
+    const dir = join(outside, 'cdc-reader');
+    try {
+      const prepare = () => spawnSync(process.execPath, ['dist/main.js', 'prepare'], { cwd: dir, env, encoding: 'utf8' });
+      const first = prepare();
+      expect([first.status, first.stderr]).toEqual([0, '']);
+      const result = JSON.parse(first.stdout) as { ok: boolean; migrationsApplied: string[]; topics: string[] };
+      expect(result.migrationsApplied).toEqual(loadMigrations().map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`));
+      expect(result.topics).toEqual(
+        expect.arrayContaining([`${prefix}.public.orders`, `${prefix}.public.inventory`, `${prefix}.public.opportunities`]),
+      );
+      const second = prepare();
+      expect(second.status).toBe(0);
+      expect(JSON.parse(second.stdout)).toMatchObject({ migrationsApplied: [] });
+    } finally {
+      await empty.drop();
+    }
+  }, 120_000);
 
   it('starts each bundle outside the checkout from the environment alone, and each handles a change', async () => {
     expect(bundles.size).toBe(SERVICES.length);
