@@ -21,34 +21,25 @@ const brokerList = z
  * configuration alone.
  */
 export const kafkaEnvSchema = z.object({
-  /** Bootstrap brokers, comma-separated host:port. Default: the local stack's 127.0.0.1:19092. */
-  KAFKA_BROKERS: brokerList.default(['127.0.0.1:19092']),
-  /** Client id sent to the brokers (quotas, broker logs). Default: the service name. */
-  KAFKA_CLIENT_ID: z.string().min(1).optional(),
-  /** Use TLS to reach the brokers. Default false. */
-  KAFKA_SSL: envFields.boolean(false),
-  /** PEM file with the CA that signed the brokers' certificates (TLS). */
-  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
-  /** PEM client certificate for mutual TLS. */
-  KAFKA_SSL_CERT_FILE: z.string().min(1).optional(),
-  /** PEM client key for mutual TLS. */
-  KAFKA_SSL_KEY_FILE: z.string().min(1).optional(),
-  /** Verify the brokers' certificates. Default true; false only for a test cluster. */
-  KAFKA_SSL_REJECT_UNAUTHORIZED: envFields.boolean(true),
-  /** SASL mechanism: plain, scram-sha-256 or scram-sha-512. Unset: no SASL. */
+  KAFKA_BROKERS: brokerList
+    .default(['127.0.0.1:19092'])
+    .describe("Bootstrap brokers, comma-separated host:port. Default: the local stack's 127.0.0.1:19092."),
+  KAFKA_CLIENT_ID: z.string().min(1).optional().describe('Client id sent to the brokers (quotas, broker logs). Default: the service name.'),
+  KAFKA_SSL: envFields.boolean(false).describe('Use TLS to reach the brokers.'),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional().describe("PEM file with the CA that signed the brokers' certificates (TLS)."),
+  KAFKA_SSL_CERT_FILE: z.string().min(1).optional().describe('PEM client certificate for mutual TLS.'),
+  KAFKA_SSL_KEY_FILE: z.string().min(1).optional().describe('PEM client key for mutual TLS.'),
+  KAFKA_SSL_REJECT_UNAUTHORIZED: envFields.boolean(true).describe("Verify the brokers' certificates."),
   KAFKA_SASL_MECHANISM: z
     .enum(['plain', 'scram-sha-256', 'scram-sha-512'], {
       error: 'expected one of plain, scram-sha-256, scram-sha-512',
     })
-    .optional(),
-  /** SASL user name (with KAFKA_SASL_MECHANISM). */
-  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
-  /** SASL password (with KAFKA_SASL_MECHANISM). Never logged. */
-  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
-  /** Broker connection timeout, in milliseconds. Default 10000. */
-  KAFKA_CONNECTION_TIMEOUT_MS: envFields.positiveInt(10_000),
-  /** Request timeout, in milliseconds. Default 30000. */
-  KAFKA_REQUEST_TIMEOUT_MS: envFields.positiveInt(30_000),
+    .optional()
+    .describe('SASL mechanism: plain, scram-sha-256 or scram-sha-512. Unset: no SASL.'),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional().describe('SASL user name (with KAFKA_SASL_MECHANISM).'),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional().describe('SASL password (with KAFKA_SASL_MECHANISM). Never logged.'),
+  KAFKA_CONNECTION_TIMEOUT_MS: envFields.positiveInt(10_000).describe('Broker connection timeout, in milliseconds.'),
+  KAFKA_REQUEST_TIMEOUT_MS: envFields.positiveInt(30_000).describe('Request timeout, in milliseconds.'),
 });
 
 export type KafkaEnv = z.output<typeof kafkaEnvSchema>;
@@ -121,38 +112,46 @@ function readPem(path: string): string {
 
 /** Settings of the topics a service creates (retry, dead-letter, cdc). */
 export const topicEnvSchema = z.object({
-  /** Replication factor of created topics. Default 1 (the local single-node broker); 3 in production. */
-  KAFKA_TOPIC_REPLICATION_FACTOR: envFields.positiveInt(1),
-  /** retention.ms of created topics; -1 keeps history forever (docs/architecture.md). Default -1. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: envFields
+    .positiveInt(1)
+    .describe('Replication factor of created topics. 1 suits the local single-node broker; 3 in production.'),
   KAFKA_TOPIC_RETENTION_MS: z.coerce
     .number({ error: 'expected milliseconds, or -1 for unlimited' })
     .int({ error: 'expected a whole number of milliseconds' })
     .min(-1, { error: 'expected milliseconds, or -1 for unlimited' })
-    .default(-1),
+    .default(-1)
+    .describe('retention.ms of created topics; -1 keeps history forever (docs/architecture.md).'),
 });
 
 export type TopicEnv = z.output<typeof topicEnvSchema>;
 
 /** The Kafka consumer's settings (group, retry ladder, deadlines, concurrency) every consumer service shares. */
 export const consumerEnvSchema = z.object({
-  /** Consumer group id; also names its retry, dead-letter and redrive topics (<group>.retry.N, <group>.dlq, <group>.redrive). Default: the service name. */
-  CONSUMER_GROUP: z.string().min(1).optional(),
-  /** Delays of the retry topics, comma-separated milliseconds: one retry topic per entry. */
+  CONSUMER_GROUP: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Consumer group id; also names its retry, dead-letter and redrive topics (<group>.retry.N, <group>.dlq, <group>.redrive). Default: the service name.',
+    ),
   RETRY_DELAYS_MS: z
     .string()
     .default('5000,60000,600000')
     .transform((value) => value.split(',').map((part) => Number(part.trim())))
     .refine((delays) => delays.length > 0 && delays.every((d) => Number.isInteger(d) && d > 0), {
       error: 'expected comma-separated positive whole milliseconds, for example 5000,60000,600000',
-    }),
-  /** Deadline of one handler call, ms; below CONSUMER_SESSION_TIMEOUT_MS. Default 10000. */
-  HANDLER_TIMEOUT_MS: envFields.positiveInt(10_000),
-  /** How long a consumer that died without leaving keeps its partitions, ms (broker range 6000–300000). Default 30000. */
-  CONSUMER_SESSION_TIMEOUT_MS: envFields.positiveInt(30_000),
-  /** Partitions handled at once per consumer (order holds within each). Default 3. */
-  CONSUMER_CONCURRENCY: envFields.positiveInt(3),
-  /** On SIGTERM, how long in-flight handlers may finish before they are abandoned (and redelivered), ms; below SHUTDOWN_TIMEOUT_MS. Default 5000. */
-  SHUTDOWN_GRACE_MS: envFields.positiveInt(5_000),
+    })
+    .describe('Delays of the retry topics, comma-separated milliseconds: one retry topic per entry.'),
+  HANDLER_TIMEOUT_MS: envFields.positiveInt(10_000).describe('Deadline of one handler call, ms; below CONSUMER_SESSION_TIMEOUT_MS.'),
+  CONSUMER_SESSION_TIMEOUT_MS: envFields
+    .positiveInt(30_000)
+    .describe('How long a consumer that died without leaving keeps its partitions, ms (broker range 6000–300000).'),
+  CONSUMER_CONCURRENCY: envFields.positiveInt(3).describe('Partitions handled at once per consumer (order holds within each).'),
+  SHUTDOWN_GRACE_MS: envFields
+    .positiveInt(5_000)
+    .describe(
+      'On SIGTERM, how long in-flight handlers may finish before they are abandoned (and redelivered), ms; below SHUTDOWN_TIMEOUT_MS.',
+    ),
 });
 
 export type ConsumerEnv = z.output<typeof consumerEnvSchema>;

@@ -14,20 +14,21 @@ export const cdcTopicPrefixField = () =>
 
 /** What a consumer service reads besides its Kafka consumer settings: where the changes and their schemas are, and alerting. */
 export const kitEnvSchema = z.object({
-  /** Topics are <prefix>.<schema>.<table>; the cdc-reader's variable and default. Default cdc. */
-  CDC_TOPIC_PREFIX: cdcTopicPrefixField(),
-  /** The compacted topic the cdc-reader publishes its writer schemas to. Default _pipeline.schemas. */
-  SCHEMA_TOPIC: z.string().min(1).default(SCHEMA_TOPIC),
-  /** At most one admin notification per service, consumer group and error code within this window, ms. Default 900000 (15 min). */
-  DLQ_ALERT_WINDOW_MS: envFields.positiveInt(900_000),
-  /** The daily prune-bookkeeping job deletes the service's event_outcomes and job_runs older than this, days. Default 30. */
-  BOOKKEEPING_RETENTION_DAYS: envFields.positiveInt(30),
-  /** Most changes a batch handler (a projection's) applies in one transaction. Default 500. */
-  MAX_BATCH_SIZE: envFields.positiveInt(500),
-  /** When prune-bookkeeping runs: five cron fields in BOOKKEEPING_PRUNE_TZ. Default 20 3 * * * (03:20). */
-  BOOKKEEPING_PRUNE_CRON: z.string().min(1).default('20 3 * * *'),
-  /** The IANA time zone of BOOKKEEPING_PRUNE_CRON. Default UTC. */
-  BOOKKEEPING_PRUNE_TZ: z.string().min(1).default('UTC'),
+  CDC_TOPIC_PREFIX: cdcTopicPrefixField().describe("Topics are <prefix>.<schema>.<table>; the cdc-reader's variable and default."),
+  SCHEMA_TOPIC: z.string().min(1).default(SCHEMA_TOPIC).describe('The compacted topic the cdc-reader publishes its writer schemas to.'),
+  DLQ_ALERT_WINDOW_MS: envFields
+    .positiveInt(900_000)
+    .describe('At most one admin notification per service, consumer group and error code within this window, ms.'),
+  BOOKKEEPING_RETENTION_DAYS: envFields
+    .positiveInt(30)
+    .describe("The daily prune-bookkeeping job deletes the service's event_outcomes and job_runs older than this, days."),
+  MAX_BATCH_SIZE: envFields.positiveInt(500).describe("Most changes a batch handler (a projection's) applies in one transaction."),
+  BOOKKEEPING_PRUNE_CRON: z
+    .string()
+    .min(1)
+    .default('20 3 * * *')
+    .describe('When prune-bookkeeping runs: five cron fields in BOOKKEEPING_PRUNE_TZ.'),
+  BOOKKEEPING_PRUNE_TZ: z.string().min(1).default('UTC').describe('The IANA time zone of BOOKKEEPING_PRUNE_CRON.'),
 });
 
 /** A schedule that cannot be read stops the service at start, naming the variable. */
@@ -63,11 +64,11 @@ export function consumerServiceEnvSchema(defaults: { httpPort: number; latencyTa
     .extend(consumerEnvSchema.shape)
     .extend(kitEnvSchema.shape)
     .extend({
-      /**
-       * The end-to-end latency (commit to handled) the service's p99 should stay under, ms: exported as
-       * `consumer_event_age_target_seconds`, which the latency alert and dashboards compare with. Default: the service's.
-       */
-      LATENCY_TARGET_MS: envFields.positiveInt(defaults.latencyTargetMs ?? 1_000),
+      LATENCY_TARGET_MS: envFields
+        .positiveInt(defaults.latencyTargetMs ?? 1_000)
+        .describe(
+          "The end-to-end latency (commit to handled) the service's p99 should stay under, ms: exported as `consumer_event_age_target_seconds`, which the latency alert and dashboards compare with. Default: the service's.",
+        ),
     })
     .superRefine(checkConsumerEnv)
     .superRefine(checkKitEnv);

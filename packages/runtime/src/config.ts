@@ -24,7 +24,7 @@ export function parseConfig<T extends z.ZodType>(service: string, schema: T, env
   });
   throw new ConfigError(
     `Invalid configuration for ${service}:\n${issues.map((line) => `  - ${line}`).join('\n')}\n` +
-      'Set or correct these environment variables (README.md, "Configuration", lists each one) and start again.',
+      `Set or correct these environment variables (the service's README, "Configuration", lists each one: services/${service}/README.md) and start again.`,
     issues,
   );
 }
@@ -69,14 +69,12 @@ export const envFields = {
 /** Settings every service shares: its HTTP port for /metrics, /healthz, /readyz, logging, shutdown. */
 export function runtimeEnvSchema(defaults: { httpPort: number }) {
   return z.object({
-    /** Port of the service's HTTP endpoints (/metrics, /healthz, /readyz). */
-    HTTP_PORT: envFields.port(defaults.httpPort),
-    /** Interface the HTTP endpoints bind; 0.0.0.0 inside a container. Default 127.0.0.1. */
-    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-    /** pino level. Default info. */
-    LOG_LEVEL: envFields.logLevel(),
-    /** How long SIGTERM may take before the process exits anyway, in milliseconds. Default 15000. */
-    SHUTDOWN_TIMEOUT_MS: envFields.positiveInt(15_000),
+    HTTP_PORT: envFields.port(defaults.httpPort).describe("Port of the service's HTTP endpoints (/metrics, /healthz, /readyz)."),
+    HTTP_HOST: z.string().min(1).default('127.0.0.1').describe('Interface the HTTP endpoints bind; 0.0.0.0 inside a container.'),
+    LOG_LEVEL: envFields.logLevel().describe('pino level.'),
+    SHUTDOWN_TIMEOUT_MS: envFields
+      .positiveInt(15_000)
+      .describe('How long SIGTERM may take before the process exits anyway, in milliseconds.'),
   });
 }
 

@@ -26,7 +26,7 @@ describe('parseConfig', () => {
         '  - HTTP_PORT: expected a TCP port number (got "eighty")',
         '  - API_PASSWORD: expected a value (it is not set)',
         '  - FEATURE_ON: expected one of true, false, 1, 0, yes, no (got "perhaps")',
-        'Set or correct these environment variables (README.md, "Configuration", lists each one) and start again.',
+        'Set or correct these environment variables (the service\'s README, "Configuration", lists each one: services/svc/README.md) and start again.',
       ].join('\n'),
     );
   });

@@ -1,5 +1,6 @@
 export * from './clock';
 export * from './config';
+export * from './config-docs';
 export * from './errors';
 export * from './health';
 export * from './lifecycle';

@@ -6,12 +6,20 @@ export const SERVICE = 'inventory-watcher' as const;
 
 export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE], latencyTargetMs: 100 })
   .extend({
-    /** When the daily check runs: five cron fields in INVENTORY_DAILY_CHECK_TZ. Default 0 8 * * * (08:00). */
-    INVENTORY_DAILY_CHECK_CRON: z.string().min(1).default('0 8 * * *'),
-    /** The IANA time zone of INVENTORY_DAILY_CHECK_CRON, for example Europe/Warsaw. Default UTC. */
-    INVENTORY_DAILY_CHECK_TZ: z.string().min(1).default('UTC'),
-    /** Replaced by INVENTORY_DAILY_CHECK_CRON and _TZ: set, it stops the service with what to write instead. */
-    INVENTORY_DAILY_CHECK_AT: z.string().optional(),
+    INVENTORY_DAILY_CHECK_CRON: z
+      .string()
+      .min(1)
+      .default('0 8 * * *')
+      .describe('When the daily check runs: five cron fields in INVENTORY_DAILY_CHECK_TZ.'),
+    INVENTORY_DAILY_CHECK_TZ: z
+      .string()
+      .min(1)
+      .default('UTC')
+      .describe('The IANA time zone of INVENTORY_DAILY_CHECK_CRON, for example Europe/Warsaw.'),
+    INVENTORY_DAILY_CHECK_AT: z
+      .string()
+      .optional()
+      .describe('Replaced by INVENTORY_DAILY_CHECK_CRON and _TZ: set, it stops the service with what to write instead.'),
   })
   .superRefine((env, ctx) => {
     if (env.INVENTORY_DAILY_CHECK_AT !== undefined) {
