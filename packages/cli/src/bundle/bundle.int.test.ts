@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { loadMigrations } from '@pipeline/db';
@@ -74,7 +74,11 @@ describe('deployable bundles of the services', () => {
   it('holds each service’s built code, templates and production dependencies only, with no symbolic link', () => {
     expect(relative(repoRoot, outside).startsWith('..')).toBe(true);
     for (const { name } of SERVICES) {
-      const result = buildBundle({ repoRoot, serviceDir: join(repoRoot, 'services', name), outDir: join(outside, name) });
+      // Built, then copied elsewhere as a deploy would: nothing may point back at where it was built.
+      const built = buildBundle({ repoRoot, serviceDir: join(repoRoot, 'services', name), outDir: join(outside, 'built', name) });
+      cpSync(built.dir, join(outside, name), { recursive: true });
+      rmSync(built.dir, { recursive: true });
+      const result = { ...built, dir: join(outside, name) };
       bundles.set(name, result);
       expect([name, symbolicLinks(result.dir)]).toEqual([name, []]);
       const installed = installedPackages(result.dir);
