@@ -85,3 +85,23 @@ export async function alertJobFailed(pool: Pool, alert: JobFailureAlert): Promis
       `Inspect: \`pipeline jobs list\`. Once the cause is fixed, run it now: \`pipeline jobs run ${alert.job} --service ${alert.service}\`.`,
   );
 }
+
+export interface WebhookDeadAlert {
+  subscription: string;
+  url: string;
+  eventId: string;
+  attempts: number;
+  error: string;
+}
+
+/** Tells the admins that a webhook delivery is dead: its last attempt failed, or the endpoint refused it. */
+export async function alertWebhookDead(pool: Pool, alert: WebhookDeadAlert): Promise<void> {
+  await notifyAdmins(
+    pool,
+    'webhook_dead',
+    `webhook-dispatcher: a delivery to ${alert.subscription} is dead`,
+    `Event ${alert.eventId} to ${alert.url} failed after ${alert.attempts} attempt${alert.attempts === 1 ? '' : 's'}; last error: ` +
+      `${alert.error.slice(0, 500)}. Inspect: \`pipeline webhooks log --endpoint ${alert.subscription} --failed\`. Once the endpoint ` +
+      `is fixed: \`pipeline webhooks redeliver --endpoint ${alert.subscription} --failed\`.`,
+  );
+}

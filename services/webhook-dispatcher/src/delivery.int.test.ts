@@ -1,0 +1,179 @@
+import { eventually, uniqueName } from '@pipeline/testing';
+import { Webhook } from 'standardwebhooks';
+import { WebhookStack } from './__tests__/harness';
+import { Receiver } from './__tests__/receiver';
+
+/**
+ * Database webhooks end to end: changes written to PostgreSQL, streamed by the real cdc-reader,
+ * queued and sent by the built webhook-dispatcher to real HTTP receivers on loopback, each of
+ * which verifies every request with the `standardwebhooks` package.
+ */
+describe('webhook-dispatcher delivering to real receivers', () => {
+  const stack = new WebhookStack();
+  const receivers: Receiver[] = [];
+  const receiver = async (answer?: ConstructorParameters<typeof Receiver>[0]) => {
+    const r = await new Receiver(answer).start();
+    receivers.push(r);
+    return r;
+  };
+  /** A tag in the rows a test writes, so a receiver's requests of other tests' rows are left out. */
+  const mine = (tag: string) => (r: { body: Record<string, unknown> }) => JSON.stringify(r.body.record ?? r.body.old_record).includes(tag);
+  const insertItem = (sku: string, quantity = 10) =>
+    stack.db.pool.query(`INSERT INTO inventory (sku, product_name, quantity, reorder_threshold) VALUES ($1, 'Mug', $2, 0)`, [
+      sku,
+      quantity,
+    ]);
+  const verifyAll = (secret: string, r: Receiver) => {
+    const webhook = new Webhook(secret);
+    for (const request of r.requests) webhook.verify(request.body, request.headers as Record<string, string>);
+  };
+
+  beforeAll(() => stack.start(), 120_000);
+  afterAll(async () => {
+    await Promise.all(receivers.map((r) => r.stop()));
+    await stack.stop();
+  }, 60_000);
+
+  it('retries a receiver that answers 500 until it recovers, with the same webhook-id and a valid signature each time', async () => {
+    const tag = uniqueName('sku500');
+    const r = await receiver((i) => (i < 3 ? { status: 500 } : { status: 200 }));
+    const { secret, id } = await stack.subscribe({ url: r.url, tables: ['public.inventory'] });
+    await insertItem(`${tag}-1`);
+    const delivered = await eventually('the delivery after the 500s', async () => r.delivered().find(mine(tag)), 60_000);
+    expect(r.requests.filter((q) => q.body.includes(tag)).map((q) => q.status)).toEqual([500, 500, 500, 200]);
+    expect(new Set(r.requests.filter((q) => q.body.includes(tag)).map((q) => q.headers['webhook-id']))).toEqual(
+      new Set([delivered.headers['webhook-id']]),
+    );
+    verifyAll(secret, r);
+    expect(delivered.body).toMatchObject({ type: 'INSERT', table: 'inventory', schema: 'public', old_record: null });
+    const { rows } = await stack.db.pool.query('SELECT verdict, status_code FROM webhook_attempts WHERE subscription_id = $1 ORDER BY id', [
+      id,
+    ]);
+    expect(rows).toEqual([
+      { verdict: 'retry', status_code: 500 },
+      { verdict: 'retry', status_code: 500 },
+      { verdict: 'retry', status_code: 500 },
+      { verdict: 'delivered', status_code: 200 },
+    ]);
+    await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
+  }, 90_000);
+
+  it('waits as long as a 429’s Retry-After says, and a 410 disables the subscription', async () => {
+    const tag = uniqueName('sku429');
+    const r = await receiver((i) => (i === 0 ? { status: 429, headers: { 'retry-after': '2' } } : { status: 200 }));
+    const { id } = await stack.subscribe({ url: r.url, tables: ['public.inventory'] });
+    await insertItem(`${tag}-1`);
+    await eventually('the delivery after the 429', async () => r.delivered().find(mine(tag)), 60_000);
+    const [first, second] = r.requests.filter((q) => q.body.includes(tag));
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1_900);
+    await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
+
+    const gone = await receiver(() => ({ status: 410 }));
+    const { id: goneId } = await stack.subscribe({ url: gone.url, tables: ['public.inventory'] });
+    await insertItem(`${uniqueName('sku410')}-1`);
+    const disabled = await eventually(
+      'the subscription disabled by its 410',
+      async () => {
+        const { rows } = await stack.db.pool.query<{ active: boolean; disabled_reason: string | null }>(
+          'SELECT active, disabled_reason FROM webhook_subscriptions WHERE id = $1',
+          [goneId],
+        );
+        return rows[0]?.active === false ? rows[0] : undefined;
+      },
+      60_000,
+    );
+    expect(disabled.disabled_reason).toBe('410 Gone: the receiver asked to stop');
+    expect(gone.requests).toHaveLength(1);
+  }, 90_000);
+
+  it('delivers a row’s changes to a failing endpoint in commit order once it recovers', async () => {
+    const tag = uniqueName('skuorder');
+    let failing = true;
+    const r = await receiver(() => (failing ? { status: 503 } : { status: 200 }));
+    const { id } = await stack.subscribe({ url: r.url, tables: ['public.inventory'] });
+    await insertItem(`${tag}-1`, 10);
+    await stack.db.pool.query('UPDATE inventory SET quantity = 7 WHERE sku = $1', [`${tag}-1`]);
+    await stack.db.pool.query('UPDATE inventory SET quantity = 3 WHERE sku = $1', [`${tag}-1`]);
+    await eventually(
+      'a few failed attempts',
+      async () => (r.requests.filter((q) => q.body.includes(tag)).length >= 3 ? true : undefined),
+      60_000,
+    );
+    // While failing, only the row's first change was ever tried: the later ones wait behind it.
+    expect(new Set(r.requests.filter((q) => q.body.includes(tag)).map((q) => (JSON.parse(q.body) as { type: string }).type))).toEqual(
+      new Set(['INSERT']),
+    );
+    failing = false;
+    const delivered = await eventually(
+      'all three changes',
+      async () => {
+        const mineDelivered = r.delivered().filter(mine(tag));
+        return mineDelivered.length === 3 ? mineDelivered : undefined;
+      },
+      60_000,
+    );
+    expect(delivered.map((d) => [d.body.type, (d.body.record as { quantity: number }).quantity])).toEqual([
+      ['INSERT', 10],
+      ['UPDATE', 7],
+      ['UPDATE', 3],
+    ]);
+    await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = $1', [id]);
+  }, 120_000);
+
+  it('a hanging receiver does not delay a second endpoint', async () => {
+    const tag = uniqueName('skuhang');
+    const hanging = await receiver(() => 'hang');
+    const fast = await receiver();
+    const slow = await stack.subscribe({ url: hanging.url, tables: ['public.inventory'], maxConcurrency: 2 });
+    const quick = await stack.subscribe({ url: fast.url, tables: ['public.inventory'] });
+    for (let i = 0; i < 6; i++) await insertItem(`${tag}-${i}`);
+    // The hanging receiver is released only once the other endpoint has everything.
+    await eventually(
+      'the second endpoint to receive every change',
+      async () => (fast.delivered().filter(mine(tag)).length === 6 ? true : undefined),
+      60_000,
+    );
+    expect(hanging.requests.filter((q) => q.body.includes(tag)).length).toBeLessThanOrEqual(2);
+    hanging.release();
+    await eventually(
+      'the released endpoint to catch up',
+      async () => (hanging.delivered().filter(mine(tag)).length === 6 ? true : undefined),
+      60_000,
+    );
+    await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = ANY ($1::uuid[])', [[slow.id, quick.id]]);
+  }, 150_000);
+
+  it('"orders whose status changed" receives only the changes of an order’s status', async () => {
+    const all = await receiver();
+    const statusOnly = await receiver();
+    const every = await stack.subscribe({ url: all.url, tables: ['public.orders'] });
+    const changed = await stack.subscribe({
+      url: statusOnly.url,
+      tables: ['public.orders'],
+      operations: ['UPDATE'],
+      changedColumns: ['status'],
+    });
+    const { rows } = await stack.db.pool.query<{ id: string }>(
+      `WITH c AS (INSERT INTO customers (email, name) VALUES ($1, 'Ada') RETURNING id)
+       INSERT INTO orders (customer_id, total) SELECT id, 10.00 FROM c RETURNING id`,
+      [`${uniqueName('webhook')}@example.com`],
+    );
+    const order = rows[0]?.id as string;
+    await stack.db.pool.query('UPDATE orders SET total = 12.00 WHERE id = $1', [order]);
+    await stack.db.pool.query(`UPDATE orders SET status = 'cancelled' WHERE id = $1`, [order]);
+    await eventually(
+      'the three changes at the unfiltered endpoint',
+      async () => (all.delivered().filter(mine(order)).length === 3 ? true : undefined),
+      60_000,
+    );
+    // Both subscriptions were matched in the same transactions: what is queued for the filtered one is final.
+    const { rows: queued } = await stack.db.pool.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM webhook_deliveries WHERE subscription_id = $1',
+      [changed.id],
+    );
+    expect(queued).toEqual([{ n: 1 }]);
+    const received = await eventually('the status change', async () => statusOnly.delivered().find(mine(order)), 30_000);
+    expect(received.body).toMatchObject({ type: 'UPDATE', record: { status: 'cancelled' }, old_record: { status: 'pending' } });
+    await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = ANY ($1::uuid[])', [[every.id, changed.id]]);
+  }, 90_000);
+});
