@@ -1,11 +1,20 @@
 import { alertWebhookDead, type Pool } from '@pipeline/db';
 import type { Logger } from '@pipeline/runtime';
+import type { SecretBox } from '@pipeline/webhooks';
+import {
+  type AttemptVerdict,
+  claimDue,
+  classifyResponse,
+  type DueDelivery,
+  nextAttemptDelayMs,
+  release,
+  type Subscription,
+  settle,
+  subscriptionsById,
+  webhookHeaders,
+} from '@pipeline/webhooks';
 import type { Config } from './config';
 import type { DispatcherMetrics } from './metrics';
-import { type AttemptVerdict, classifyResponse, nextAttemptDelayMs } from './outcome';
-import type { SecretBox } from './secret-box';
-import { webhookHeaders } from './signing';
-import { claimDue, type DueDelivery, release, type Subscription, settle, subscriptionsById } from './store';
 
 /**
  * Sends what the queue holds: claims due deliveries (each the oldest pending one of its row, for

@@ -1,9 +1,6 @@
 import type { ChangeHandler } from '@pipeline/kit';
-import { matches } from './condition';
+import { enqueue, matches, subscriptionsOf, webhookId, webhookPayload } from '@pipeline/webhooks';
 import type { Config } from './config';
-import { webhookPayload } from './payload';
-import { webhookId } from './signing';
-import { enqueue, subscriptionsOf } from './store';
 
 /** The key a row's deliveries are ordered by: every captured table's primary key is `id`. */
 function rowKey(table: string, row: Record<string, unknown> | null, eventId: string): string {

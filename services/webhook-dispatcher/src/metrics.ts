@@ -1,7 +1,7 @@
 import type { Pool } from '@pipeline/db';
 import { type Logger, scrapeCache } from '@pipeline/runtime';
+import { queueDepth } from '@pipeline/webhooks';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { queueDepth } from './store';
 
 /** Per endpoint (the subscription's name): attempts by verdict, failures by class, latency, queue depth. */
 export function dispatcherMetrics(registry: Registry, pool: Pool, logger: Logger) {

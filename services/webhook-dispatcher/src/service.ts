@@ -1,11 +1,11 @@
 import { type StartedConsumerService, startConsumerService } from '@pipeline/kit';
 import type { ServiceContext } from '@pipeline/runtime';
 import { listSubjects } from '@pipeline/schemas';
+import { SecretBox } from '@pipeline/webhooks';
 import { type Config, SERVICE } from './config';
 import { Dispatcher } from './dispatcher';
 import { queueHandler } from './handler';
 import { dispatcherMetrics } from './metrics';
-import { SecretBox } from './secret-box';
 
 /**
  * webhook-dispatcher: every captured table's changes are matched against the active

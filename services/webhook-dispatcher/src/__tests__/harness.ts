@@ -12,9 +12,8 @@ import {
   testLogLevel,
   uniqueName,
 } from '@pipeline/testing';
+import { addSubscription, SecretBox, type SubscriptionRequest } from '@pipeline/webhooks';
 import { startReaderProcess } from '../../../cdc-reader/src/__tests__/process';
-import { SecretBox } from '../secret-box';
-import { addSubscription, type SubscriptionRequest } from '../subscriptions';
 
 /** The compiled service (npm run build). */
 export const DISPATCHER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');

@@ -49,7 +49,7 @@ describe('Standard Webhooks signatures', () => {
   });
 
   it('is verified by the README’s openssl example, which rejects a tampered body and a wrong secret', () => {
-    const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+    const readme = readFileSync(join(__dirname, '..', '..', '..', 'services', 'webhook-dispatcher', 'README.md'), 'utf8');
     const script = /```sh verify-webhook\n([\s\S]*?)```/.exec(readme)?.[1];
     expect(script).toBeDefined();
     const dir = mkdtempSync(join(tmpdir(), 'webhook-openssl-'));
