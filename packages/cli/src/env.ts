@@ -23,6 +23,8 @@ export const cliEnvSchema = z.object({
    * order of the service list (default 9101: cdc-reader 9101, order-processor 9102, …).
    */
   PIPELINE_HTTP_PORT_BASE: z.coerce.number().int().min(1).max(65_000).optional(),
+  /** Key the webhook secrets are sealed with (the webhook-dispatcher's). Default for the local stack: one kept in its folder. */
+  WEBHOOK_SECRETS_KEY: envFields.nonEmpty().optional(),
   /** The cdc-reader's dead-letter topic, for `pipeline dlq … --service cdc-reader`. Default _pipeline.cdc.dlq. */
   CDC_DLQ_TOPIC: z.string().min(1).default('_pipeline.cdc.dlq'),
 });

@@ -20,3 +20,17 @@ export function localOrderProcessorEnv(stackDir: string, env: Record<string, str
     ...(env.AWS_ACCESS_KEY_ID || env.AWS_SECRET_ACCESS_KEY ? {} : { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' }),
   };
 }
+
+/**
+ * The key webhook secrets are sealed with on the local stack, made once and kept in the stack's
+ * folder: the CLI seals with it (`pipeline webhooks add`) and `pipeline start` gives it to the
+ * webhook-dispatcher. Elsewhere set WEBHOOK_SECRETS_KEY for both.
+ */
+export function localWebhookSecretsKey(stackDir: string): string {
+  const file = join(stackDir, 'webhook-secrets-key');
+  if (!existsSync(file)) {
+    mkdirSync(stackDir, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600, flag: 'wx' });
+  }
+  return readFileSync(file, 'utf8').trim();
+}

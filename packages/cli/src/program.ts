@@ -13,6 +13,7 @@ import { stackCommand } from './commands/stack';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { traceCommand } from './commands/trace';
+import { webhooksCommand } from './commands/webhooks';
 
 export function buildProgram(): Command {
   const program = new Command('pipeline')
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(demoCommand())
     .addCommand(traceCommand())
-    .addCommand(bundleCommand());
+    .addCommand(bundleCommand())
+    .addCommand(webhooksCommand());
   return program;
 }

@@ -1,3 +1,4 @@
+export * from './admin';
 export * from './condition';
 export * from './endpoint-url';
 export * from './outcome';

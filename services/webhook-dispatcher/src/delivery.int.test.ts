@@ -1,4 +1,4 @@
-import { eventually, uniqueName } from '@pipeline/testing';
+import { eventually, runPipeline, testKafka, uniqueName } from '@pipeline/testing';
 import { Webhook } from 'standardwebhooks';
 import { WebhookStack } from './__tests__/harness';
 import { Receiver } from './__tests__/receiver';
@@ -176,4 +176,63 @@ describe('webhook-dispatcher delivering to real receivers', () => {
     expect(received.body).toMatchObject({ type: 'UPDATE', record: { status: 'cancelled' }, old_record: { status: 'pending' } });
     await stack.db.pool.query('UPDATE webhook_subscriptions SET active = false WHERE id = ANY ($1::uuid[])', [[every.id, changed.id]]);
   }, 90_000);
+
+  it('a replay of the topic redelivers nothing a receiver acknowledged; `pipeline webhooks redeliver --since` does, and `log` shows each attempt', async () => {
+    const tag = uniqueName('supplier');
+    const r = await receiver();
+    const name = uniqueName('suppliers-endpoint');
+    const cli = (args: string[]) => {
+      const result = runPipeline(['webhooks', ...args, '--database-url', stack.db.url, '--json'], { WEBHOOK_SECRETS_KEY: stack.key });
+      expect(result.stderr).toBe('');
+      expect(result.status).toBe(0);
+      return JSON.parse(result.stdout) as unknown;
+    };
+    const added = cli(['add', name, '--url', r.url, '--table', 'public.suppliers']) as { secret: string };
+    expect(added.secret).toMatch(/^whsec_/);
+    const before = new Date(Date.now() - 1_000).toISOString();
+    for (const n of [1, 2]) await stack.db.pool.query('INSERT INTO suppliers (name) VALUES ($1)', [`${tag}-${n}`]);
+    await eventually('both changes delivered', async () => (r.delivered().filter(mine(tag)).length === 2 ? true : undefined), 60_000);
+    verifyAll(added.secret, r);
+
+    // Replay: the service stopped, its group moved back to the start of the topic, started again.
+    await stack.stopDispatcher();
+    const admin = testKafka('test-webhooks-replay').admin();
+    await admin.connect();
+    try {
+      await admin.resetOffsets({ groupId: stack.group, topic: `${stack.prefix}.public.suppliers`, earliest: true });
+    } finally {
+      await admin.disconnect();
+    }
+    await stack.startDispatcher();
+    await eventually(
+      'the replayed changes read again and skipped',
+      async () => {
+        const { rows } = await stack.db.pool.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM event_outcomes WHERE service = 'webhook-dispatcher' AND outcome = 'skipped' AND topic = $1`,
+          [`${stack.prefix}.public.suppliers`],
+        );
+        return (rows[0]?.n ?? 0) >= 2 ? true : undefined;
+      },
+      60_000,
+    );
+    const { rows: pending } = await stack.db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id WHERE s.name = $1 AND d.status <> 'delivered'`,
+      [name],
+    );
+    expect(pending).toEqual([{ n: 0 }]);
+    expect(r.delivered().filter(mine(tag))).toHaveLength(2);
+
+    expect(cli(['redeliver', '--endpoint', name, '--since', before])).toEqual({ endpoint: name, requeued: 2 });
+    await eventually('both changes delivered again', async () => (r.delivered().filter(mine(tag)).length === 4 ? true : undefined), 60_000);
+    const ids = r
+      .delivered()
+      .filter(mine(tag))
+      .map((d) => d.headers['webhook-id']);
+    expect(new Set(ids).size).toBe(2);
+    const log = cli(['log', '--endpoint', name]) as { verdict: string; statusCode: number }[];
+    expect(log.map((a) => [a.verdict, a.statusCode])).toEqual(Array.from({ length: 4 }, () => ['delivered', 200]));
+    const listed = (cli(['list']) as { name: string; delivered: number; active: boolean }[]).find((s) => s.name === name);
+    expect(listed).toMatchObject({ active: true, delivered: 2 });
+    cli(['disable', name]);
+  }, 180_000);
 });
