@@ -6,6 +6,7 @@ import { configSchema as cdcReader } from '../../services/cdc-reader/src/config'
 import { configSchema as inventoryWatcher } from '../../services/inventory-watcher/src/config';
 import { configSchema as metricsProjector } from '../../services/metrics-projector/src/config';
 import { configSchema as orderProcessor } from '../../services/order-processor/src/config';
+import { configSchema as webhookDispatcher } from '../../services/webhook-dispatcher/src/config';
 
 /** Each service's config schema, whose table its README carries. */
 export const SERVICE_SCHEMAS: Record<string, z.ZodType> = {
@@ -13,6 +14,7 @@ export const SERVICE_SCHEMAS: Record<string, z.ZodType> = {
   'order-processor': orderProcessor,
   'inventory-watcher': inventoryWatcher,
   'metrics-projector': metricsProjector,
+  'webhook-dispatcher': webhookDispatcher,
 };
 
 export const START =

@@ -59,7 +59,9 @@ export async function subscriptionId(pool: Pool, name: string): Promise<string> 
   const { rows } = await pool.query<{ id: string }>('SELECT id FROM webhook_subscriptions WHERE name = $1', [name]);
   if (rows[0]) return rows[0].id;
   const known = (await pool.query<{ name: string }>('SELECT name FROM webhook_subscriptions ORDER BY name')).rows.map((r) => r.name);
-  throw new Error(`no webhook subscription named ${name}${known.length > 0 ? ` (there are: ${known.join(', ')})` : ' (`pipeline webhooks add` makes one)'}`);
+  throw new Error(
+    `no webhook subscription named ${name}${known.length > 0 ? ` (there are: ${known.join(', ')})` : ' (`pipeline webhooks add` makes one)'}`,
+  );
 }
 
 /** Turns a subscription on or off; on again, what it queued meanwhile goes out (and nothing was lost). */
@@ -73,7 +75,12 @@ export async function setActive(pool: Pool, name: string, active: boolean): Prom
 }
 
 /** A new secret for the subscription; the previous one keeps signing too for `overlapSeconds`. Returns the new secret. */
-export async function rotateSecret(pool: Pool, box: SecretBox, name: string, overlapSeconds: number): Promise<{ secret: string; previousUntil: Date }> {
+export async function rotateSecret(
+  pool: Pool,
+  box: SecretBox,
+  name: string,
+  overlapSeconds: number,
+): Promise<{ secret: string; previousUntil: Date }> {
   const id = await subscriptionId(pool, name);
   const secret = newSecret();
   const { rows } = await pool.query<{ previous_secret_until: Date }>(
@@ -91,7 +98,8 @@ export async function rotateSecret(pool: Pool, box: SecretBox, name: string, ove
  */
 export async function redeliver(pool: Pool, name: string, which: { failed?: boolean; since?: Date }): Promise<number> {
   const id = await subscriptionId(pool, name);
-  if (!which.failed && !which.since) throw new Error('say which deliveries: --failed (the dead ones) or --since TIME (every change committed since then)');
+  if (!which.failed && !which.since)
+    throw new Error('say which deliveries: --failed (the dead ones) or --since TIME (every change committed since then)');
   const { rowCount } = await pool.query(
     `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL, finished_at = NULL
       WHERE subscription_id = $1 AND status <> 'pending'
