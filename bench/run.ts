@@ -8,6 +8,7 @@ import { benchInventory } from './inventory';
 import { benchOrders } from './orders';
 import { benchProjector } from './projector';
 import { benchStackUp } from './stack-up';
+import { benchWebhooks } from './webhooks';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
   stack: { describe: 'cold, warm and reused `pipeline stack up`', run: () => benchStackUp() },
@@ -31,6 +32,11 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
   projector: {
     describe: 'metrics-projector: live apply rate on a backlog of opportunity changes beside reading the topic alone',
     run: () => benchProjector(),
+  },
+  webhooks: {
+    describe:
+      'webhook-dispatcher: deliveries per second to a fast local receiver beside signed POSTs alone; commit-to-receiver p99 at 50/s',
+    run: () => benchWebhooks(),
   },
 };
 
