@@ -1,7 +1,35 @@
-import { eventually, runPipeline, testKafka, uniqueName } from '@pipeline/testing';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { eventually, inheritedEnv, runPipeline, testKafka, uniqueName } from '@pipeline/testing';
 import { Webhook } from 'standardwebhooks';
 import { WebhookStack } from './__tests__/harness';
 import { Receiver } from './__tests__/receiver';
+
+/** Runs the README's `openssl` verification example on a captured request. */
+function verifyWithReadmeScript(
+  secret: string,
+  request: { headers: Record<string, unknown>; body: string },
+): { status: number | null; stdout: string } {
+  const readme = readFileSync(join(__dirname, '..', 'README.md'), 'utf8');
+  const script = /```sh verify-webhook\n([\s\S]*?)```/.exec(readme)?.[1] as string;
+  const dir = mkdtempSync(join(tmpdir(), 'webhook-captured-'));
+  writeFileSync(join(dir, 'body.json'), request.body);
+  const run = spawnSync('sh', ['-c', script], {
+    cwd: dir,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: inheritedEnv().PATH,
+      SECRET: secret,
+      WEBHOOK_ID: String(request.headers['webhook-id']),
+      WEBHOOK_TIMESTAMP: String(request.headers['webhook-timestamp']),
+      WEBHOOK_SIGNATURE: String(request.headers['webhook-signature']),
+    },
+  });
+  return { status: run.status, stdout: run.stdout.trim() };
+}
 
 /**
  * Database webhooks end to end: changes written to PostgreSQL, streamed by the real cdc-reader,
@@ -233,6 +261,22 @@ describe('webhook-dispatcher delivering to real receivers', () => {
     expect(log.map((a) => [a.verdict, a.statusCode])).toEqual(Array.from({ length: 4 }, () => ['delivered', 200]));
     const listed = (cli(['list']) as { name: string; delivered: number; active: boolean }[]).find((s) => s.name === name);
     expect(listed).toMatchObject({ active: true, delivered: 2 });
+
+    // A rotation: the next request carries two signatures; a receiver with either secret verifies
+    // it, and so does the README's openssl example on the captured request.
+    const rotated = cli(['rotate-secret', name, '--overlap-hours', '1']) as { secret: string };
+    await stack.db.pool.query('INSERT INTO suppliers (name) VALUES ($1)', [`${tag}-3`]);
+    const captured = await eventually('the change after the rotation', async () =>
+      r.requests.find((q) => q.status < 300 && q.body.includes(`${tag}-3`)),
+    );
+    expect(String(captured.headers['webhook-signature']).split(' ')).toHaveLength(2);
+    for (const secret of [rotated.secret, added.secret])
+      new Webhook(secret).verify(captured.body, captured.headers as Record<string, string>);
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(32, 1).toString('base64')}`).verify(captured.body, captured.headers as Record<string, string>),
+    ).toThrow('No matching signature found');
+    for (const secret of [rotated.secret, added.secret])
+      expect(verifyWithReadmeScript(secret, captured)).toEqual({ status: 0, stdout: 'verified' });
     cli(['disable', name]);
   }, 180_000);
 });
