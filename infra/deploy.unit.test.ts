@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -9,6 +9,7 @@ import { configSchema as cdcReader } from '../services/cdc-reader/src/config';
 import { configSchema as inventoryWatcher } from '../services/inventory-watcher/src/config';
 import { configSchema as metricsProjector } from '../services/metrics-projector/src/config';
 import { configSchema as orderProcessor } from '../services/order-processor/src/config';
+import { configSchema as webhookDispatcher } from '../services/webhook-dispatcher/src/config';
 
 /** A config schema's fields, as far as this test reads them: does the field accept "unset"? */
 type Shape = Record<string, { safeParse(value: unknown): { success: boolean } }>;
@@ -17,6 +18,7 @@ const SCHEMAS: Record<string, Shape> = {
   'order-processor': (orderProcessor as unknown as { shape: Shape }).shape,
   'inventory-watcher': (inventoryWatcher as unknown as { shape: Shape }).shape,
   'metrics-projector': (metricsProjector as unknown as { shape: Shape }).shape,
+  'webhook-dispatcher': (webhookDispatcher as unknown as { shape: Shape }).shape,
 };
 
 interface ComposeService {
@@ -62,12 +64,21 @@ function pinned(image: string): boolean {
   return tag !== undefined && tag !== 'latest' && /^v?\d+\.\d+(\.\d+)?([-.][\w.-]+)?$/.test(tag);
 }
 
+/** Every service folder of the checkout (the supervised ones and any not yet in the CLI's list). */
+const SERVICE_DIRS = readdirSync(join(repoRoot, 'services')).filter((d) => existsSync(join(repoRoot, 'services', d, 'package.json')));
+
+/** Every workspace folder: npm ci in an image's build stage needs each one's package.json. */
+const WORKSPACES = [
+  'schemas',
+  ...['packages', 'services'].flatMap((top) => readdirSync(join(repoRoot, top)).map((d) => `${top}/${d}`)),
+].filter((w) => existsSync(join(repoRoot, w, 'package.json')));
+
 const serviceOf = (entry: ComposeService): string | undefined => /^services\/([^/]+)\/Dockerfile$/.exec(entry.build?.dockerfile ?? '')?.[1];
 
 describe('infra/docker-compose.yml, checked without Docker', () => {
   it('runs every service of the CLI’s list, with the infrastructure, init, Prometheus and Grafana', () => {
     const names = services.map(([name]) => name);
-    for (const { name } of SERVICES) expect(names).toContain(name);
+    for (const name of [...SERVICES.map((s) => s.name), ...SERVICE_DIRS]) expect(names).toContain(name);
     expect(names).toEqual(expect.arrayContaining(['postgres', 'kafka', 'ses', 'init', 'prometheus', 'grafana']));
   });
 
@@ -121,7 +132,7 @@ describe('infra/docker-compose.yml, checked without Docker', () => {
   it('uses exact image tags only, in the compose file and every Dockerfile', () => {
     for (const [name, entry] of services) expect([name, entry.image, pinned(entry.image ?? '')]).toEqual([name, entry.image, true]);
     const dockerfiles = [...new Set(services.flatMap(([, e]) => (e.build ? [e.build.dockerfile] : [])))];
-    expect(dockerfiles).toHaveLength(SERVICES.length + 1);
+    expect(dockerfiles.sort()).toEqual(['infra/ses/Dockerfile', ...SERVICE_DIRS.map((d) => `services/${d}/Dockerfile`)].sort());
     for (const file of dockerfiles) {
       for (const stage of dockerfile(join(repoRoot, file))) {
         const image = stage.from.split(/\s+/)[1] as string;
@@ -150,7 +161,7 @@ describe('infra/docker-compose.yml, checked without Docker', () => {
 describe('the services’ Dockerfiles', () => {
   const outside = mkdtempSync(join(tmpdir(), 'pipeline-dockerfile-bundles-'));
 
-  it.each(SERVICES.map((s) => s.name))(
+  it.each(SERVICE_DIRS)(
     '%s: multi-stage, the bundle alone in the final stage, non-root, /readyz healthcheck, node as PID 1, HTTP_HOST=0.0.0.0',
     (name) => {
       const stages = dockerfile(join(repoRoot, 'services', name, 'Dockerfile'));
@@ -159,6 +170,11 @@ describe('the services’ Dockerfiles', () => {
       const final = stages.at(-1) as { from: string; lines: string[] };
       const buildName = / AS (\w+)$/i.exec(build.from)?.[1];
       expect(build.lines.some((l) => l.includes(`bundle services/${name} --out /bundle`))).toBe(true);
+      // npm ci installs from the lock file, which names every workspace: each one's manifest must be there first.
+      const install = build.lines.findIndex((l) => l.startsWith('RUN npm ci'));
+      const manifests = build.lines.slice(0, install).filter((l) => l.startsWith('COPY ') && l.includes('package.json'));
+      for (const workspace of WORKSPACES)
+        expect([name, workspace, manifests.includes(`COPY ${workspace}/package.json ${workspace}/`)]).toEqual([name, workspace, true]);
       // The final stage copies the bundle and nothing else.
       const copies = final.lines.filter((l) => /^(COPY|ADD)\s/i.test(l));
       expect(copies).toEqual([`COPY --from=${buildName} --chown=node:node /bundle/ ./`]);
