@@ -1,7 +1,7 @@
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
 import { cdcDashboard } from './cdc';
 import { overviewDashboard } from './overview';
-import { inventoryWatcherDashboard, metricsProjectorDashboard, orderProcessorDashboard } from './services';
+import { inventoryWatcherDashboard, metricsProjectorDashboard, orderProcessorDashboard, webhookDispatcherDashboard } from './services';
 
 /** Every provisioned dashboard, by the file it is written to in infra/grafana/dashboards. */
 export function dashboards(): Record<string, Dashboard> {
@@ -11,6 +11,7 @@ export function dashboards(): Record<string, Dashboard> {
     'pipeline-order-processor.json': orderProcessorDashboard(),
     'pipeline-inventory-watcher.json': inventoryWatcherDashboard(),
     'pipeline-metrics-projector.json': metricsProjectorDashboard(),
+    'pipeline-webhook-dispatcher.json': webhookDispatcherDashboard(),
   };
 }
 

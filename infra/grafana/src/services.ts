@@ -163,3 +163,46 @@ export function metricsProjectorDashboard() {
     );
   return finish(withConsumerPanels(dashboard, 'metrics-projector'));
 }
+
+/** webhook-dispatcher: deliveries per endpoint, failures by class, latency, queue depth. */
+export function webhookDispatcherDashboard() {
+  const s = selector('webhook-dispatcher');
+  const dashboard = pipelineDashboard(
+    'pipeline-webhook-dispatcher',
+    'Service: webhook-dispatcher',
+    'Database webhooks: changes delivered to HTTP endpoints, signed, retried per endpoint, in order per row.',
+  )
+    .withVariable(labelVariable('instance', 'instance', 'webhook_attempts_total', 'Replica'))
+    .withRow(new RowBuilder('Deliveries'))
+    .withPanel(
+      graph('Attempts per second, by verdict', 'delivered, retry (408, 429, 5xx, timeouts), disable (410), dead', 'ops', [
+        { expr: `sum by (verdict) (rate(webhook_attempts_total{${s}}[$__rate_interval]))`, legend: '{{verdict}}' },
+      ]),
+    )
+    .withPanel(
+      graph('Delivered per second, by endpoint', 'Attempts an endpoint answered with 2xx', 'ops', [
+        { expr: `sum by (endpoint) (rate(webhook_attempts_total{${s}, verdict="delivered"}[$__rate_interval]))`, legend: '{{endpoint}}' },
+      ]),
+    )
+    .withPanel(
+      graph('Failures, by endpoint and class', '4xx, 5xx, 429, timeout, connection (`pipeline webhooks log --failed`)', 'short', [
+        { expr: `sum by (endpoint, class) (increase(webhook_failures_total{${s}}[$__rate_interval]))`, legend: '{{endpoint}} {{class}}' },
+      ]),
+    )
+    .withPanel(
+      graph('Queue depth, by endpoint', 'Deliveries waiting: due, backing off, or behind an earlier change of the same row', 'short', [
+        { expr: `max by (endpoint) (webhook_queue_depth{${s}})`, legend: '{{endpoint}}' },
+      ]),
+    )
+    .withPanel(
+      graph('Request duration p99, by endpoint', 'One request, connecting included', 's', [
+        { expr: quantile(0.99, 'webhook_request_seconds', s, 'endpoint'), legend: '{{endpoint}}' },
+      ]),
+    )
+    .withPanel(
+      graph('Commit to delivered p99, by endpoint', 'From the change’s commit to the endpoint’s 2xx', 's', [
+        { expr: quantile(0.99, 'webhook_commit_to_delivered_seconds', s, 'endpoint'), legend: '{{endpoint}}' },
+      ]),
+    );
+  return finish(withConsumerPanels(dashboard, 'webhook-dispatcher'));
+}

@@ -81,6 +81,7 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
       AWS_SECRET_ACCESS_KEY: 'local',
       INVOICE_STORE_DIR: mkdtempSync(join(tmpdir(), 'svc-invoices-')),
       INVOICE_LINK_SECRET: 'x'.repeat(32),
+      WEBHOOK_SECRETS_KEY: Buffer.alloc(32, 5).toString('base64'),
       HTTP_PORT: String(port),
       SHUTDOWN_TIMEOUT_MS: '10000',
       // Slots are per server and topics per broker: this test's own.

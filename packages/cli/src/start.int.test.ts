@@ -76,11 +76,17 @@ describe('pipeline start', () => {
       ['order-processor', 'ready'],
       ['inventory-watcher', 'ready'],
       ['metrics-projector', 'down'],
+      ['webhook-dispatcher', 'ready'],
     ]);
     const admin = new Kafka({ brokers: [`127.0.0.1:${config.kafka.port}`], logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     try {
-      expect(status.consumerGroups.map((g) => g.group)).toEqual(['inventory-watcher', 'metrics-projector', 'order-processor']);
+      expect(status.consumerGroups.map((g) => g.group)).toEqual([
+        'inventory-watcher',
+        'metrics-projector',
+        'order-processor',
+        'webhook-dispatcher',
+      ]);
       for (const group of status.consumerGroups) {
         let lag = 0;
         for (const { topic, partitions } of await admin.fetchOffsets({ groupId: group.group })) {
@@ -99,6 +105,7 @@ describe('pipeline start', () => {
         ['inventory-watcher', 0, 0],
         ['metrics-projector', 0, 0],
         ['order-processor', 0, 0],
+        ['webhook-dispatcher', 0, 0],
       ]);
     } finally {
       await admin.disconnect();
@@ -299,7 +306,8 @@ describe('pipeline start', () => {
     ).toBe(true);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(await ready('metrics-projector')).toBe(false);
-    for (const service of ['cdc-reader', 'order-processor', 'inventory-watcher']) expect(await ready(service)).toBe(true);
+    for (const service of ['cdc-reader', 'order-processor', 'inventory-watcher', 'webhook-dispatcher'])
+      expect(await ready(service)).toBe(true);
 
     // `pipeline status --json` says what the services, Kafka and the database say.
     await checkStatus(env);
@@ -310,7 +318,7 @@ describe('pipeline start', () => {
     harness.child?.kill('SIGINT');
     const [code] = await exited;
     expect(code).toBe(0);
-    for (const service of ['cdc-reader', 'order-processor', 'inventory-watcher']) {
+    for (const service of ['cdc-reader', 'order-processor', 'inventory-watcher', 'webhook-dispatcher']) {
       expect(lines.filter((line) => line.service === service && line.msg === 'stopped cleanly')).toHaveLength(1);
       expect(logged(service, 'second signal during shutdown: exiting now')).toBe(false);
     }
@@ -361,7 +369,18 @@ describe('pipeline start', () => {
     expect(summary.metrics.map((m) => ({ owner: m.owner, won: m.won, lost: m.lost }))).toEqual(metrics);
     expect(metrics.length).toBeGreaterThan(0);
     expect([summary.retries, summary.deadLetters]).toEqual([0, 0]);
-    expect(summary.latencyMs.map((l) => l.service)).toEqual(['inventory-watcher', 'metrics-projector', 'order-processor']);
+    expect(summary.latencyMs.map((l) => l.service)).toEqual([
+      'inventory-watcher',
+      'metrics-projector',
+      'order-processor',
+      'webhook-dispatcher',
+    ]);
+    // The demo's own webhook receiver got the orders' status changes, every one signed as it should be.
+    const webhooks = lines.find((line) => line.msg.startsWith('demo webhooks:'))?.webhooks as
+      | { received: number; verified: number }
+      | undefined;
+    expect(webhooks?.received).toBeGreaterThan(0);
+    expect(webhooks?.verified).toBe(webhooks?.received);
 
     // Then the status, every few seconds: the demo's work shows, and no dead letters.
     const status = (

@@ -7,6 +7,7 @@ export const HTTP_PORTS = {
   'order-processor': 9102,
   'inventory-watcher': 9103,
   'metrics-projector': 9104,
+  'webhook-dispatcher': 9105,
 } as const;
 
 export type ServiceName = keyof typeof HTTP_PORTS;

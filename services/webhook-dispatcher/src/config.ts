@@ -1,13 +1,10 @@
-import { consumerServiceEnvSchema } from '@pipeline/kit';
+import { consumerServiceEnvSchema, HTTP_PORTS } from '@pipeline/kit';
 import { type Env, envFields, parseConfig } from '@pipeline/runtime';
 import { z } from 'zod';
 
 export const SERVICE = 'webhook-dispatcher' as const;
 
-/** Its default HTTP port, the one after the supervised services' (it is not in their list, HTTP_PORTS, yet). */
-export const HTTP_PORT = 9105;
-
-export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORT, latencyTargetMs: 1_000 }).extend({
+export const configSchema = consumerServiceEnvSchema({ httpPort: HTTP_PORTS[SERVICE], latencyTargetMs: 1_000 }).extend({
   WEBHOOK_SECRETS_KEY: z
     .string({ error: 'required: 32 bytes in base64 (`openssl rand -base64 32`), the key endpoint secrets are sealed with' })
     .refine((value) => Buffer.from(value, 'base64').length === 32, { error: 'expected 32 bytes in base64 (`openssl rand -base64 32`)' })

@@ -68,7 +68,10 @@ export class Dispatcher {
       });
       if (claimed.length === 0) return;
       const subscriptions = await subscriptionsById(this.options.pool, [...new Set(claimed.map((d) => d.subscriptionId))]);
-      for (const s of subscriptions.values()) this.limits.set(s.id, s.maxConcurrency);
+      for (const s of subscriptions.values()) {
+        if (!this.limits.has(s.id)) this.options.metrics.init(s.name);
+        this.limits.set(s.id, s.maxConcurrency);
+      }
       const giveBack: string[] = [];
       for (const delivery of claimed) {
         const subscription = subscriptions.get(delivery.subscriptionId);

@@ -23,7 +23,7 @@ export function dispatcherMetrics(registry: Registry, pool: Pool, logger: Logger
       for (const [endpoint, n] of counted) this.set({ endpoint }, n);
     },
   });
-  return {
+  const metrics = {
     attempts: new Counter({
       name: 'webhook_attempts_total',
       help: 'Delivery attempts per endpoint by verdict: delivered, retry, disable (410), dead',
@@ -50,7 +50,13 @@ export function dispatcherMetrics(registry: Registry, pool: Pool, logger: Logger
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600],
       registers,
     }),
+    /** Every verdict and failure class of an endpoint at 0 from its first delivery on, so panels show 0, not nothing. */
+    init(endpoint: string): void {
+      for (const verdict of ['delivered', 'retry', 'disable', 'dead']) metrics.attempts.inc({ endpoint, verdict }, 0);
+      for (const klass of ['4xx', '5xx', '429', 'timeout', 'connection']) metrics.failures.inc({ endpoint, class: klass }, 0);
+    },
   };
+  return metrics;
 }
 
 export type DispatcherMetrics = ReturnType<typeof dispatcherMetrics>;

@@ -3,7 +3,7 @@ import { makeStack, stackConfigFromEnv, writeScrapeTargets } from '@pipeline/sta
 import { Command } from 'commander';
 import { demoThenStatus } from '../demo/on-start';
 import { cliEnv, processEnv } from '../env';
-import { localOrderProcessorEnv } from '../local-secrets';
+import { localOrderProcessorEnv, localWebhookSecretsKey } from '../local-secrets';
 import { CliError, formatDuration, positiveNumber } from '../output';
 import { SERVICES, type ServiceName, serviceEntryPoint, servicePorts } from '../services';
 import { logOutput } from '../supervisor/log-output';
@@ -65,6 +65,8 @@ export function startCommand(): Command {
         KAFKA_BROKERS: local.endpoints.kafkaBrokers.join(','),
         SES_ENDPOINT: local.endpoints.sesEndpoint,
         ...localOrderProcessorEnv(local.config.dir, processEnv()),
+        // The webhook-dispatcher's sealing key: the one `pipeline webhooks` uses on this stack too.
+        WEBHOOK_SECRETS_KEY: settings.WEBHOOK_SECRETS_KEY ?? localWebhookSecretsKey(local.config.dir),
       };
       const readerUrl =
         settings.CDC_DATABASE_URL ??
@@ -139,6 +141,7 @@ export function startCommand(): Command {
         brokers: local.endpoints.kafkaBrokers,
         sesEndpoint: local.endpoints.sesEndpoint,
         services: [...ports].map(([name, port]) => ({ name, port })),
+        webhookSecretsKey: env.WEBHOOK_SECRETS_KEY,
         readerDlqTopic: settings.CDC_DLQ_TOPIC,
         demo:
           options.demo && isLocal

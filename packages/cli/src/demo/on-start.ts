@@ -8,6 +8,7 @@ import type { LogOutput } from '../supervisor/log-output';
 import { waitUntilReady } from '../supervisor/readiness';
 import { runDemo } from './run';
 import { renderSummary } from './summary';
+import { type DemoReceiver, startDemoReceiver } from './webhook-receiver';
 
 export interface ShowOptions {
   output: LogOutput;
@@ -17,6 +18,8 @@ export interface ShowOptions {
   sesEndpoint: string | undefined;
   services: { name: string; port: number }[];
   readerDlqTopic: string;
+  /** The webhook-dispatcher's sealing key: the demo subscribes a receiver of its own to order status changes. */
+  webhookSecretsKey?: string | undefined;
   /** A short demo once every service is ready; undefined: none. */
   demo: { seconds: number; rate: number; seed?: number | undefined } | undefined;
   /** How often the status is printed; 0: never. */
@@ -39,7 +42,12 @@ export async function demoThenStatus(options: ShowOptions): Promise<void> {
   );
   const admin = kafka.admin();
   await admin.connect();
+  let receiver: DemoReceiver | undefined;
   try {
+    if (options.demo && options.webhookSecretsKey) {
+      receiver = await startDemoReceiver(pool, options.webhookSecretsKey);
+      output.say('info', `demo: ${receiver.url} receives the orders' status changes as webhooks (subscription ${receiver.name})`);
+    }
     if (options.demo && (await allReady(options))) {
       output.say('info', `demo: ${options.demo.rate} actions/s for ${options.demo.seconds} s (\`npm start -- --no-demo\` skips it)`);
       let lastSaid = 0;
@@ -59,6 +67,16 @@ export async function demoThenStatus(options: ShowOptions): Promise<void> {
       if (options.stopping()) return;
       if (options.pretty) output.say('info', renderSummary(summary).trimEnd());
       else output.say('info', 'demo summary', { summary });
+      if (receiver) {
+        const { received, verified } = receiver.counts();
+        output.say(
+          'info',
+          `demo webhooks: ${received} order status changes received by ${receiver.name}, ${verified} with a valid signature`,
+          {
+            webhooks: { received, verified },
+          },
+        );
+      }
     } else if (options.demo) output.say('warn', 'demo skipped: not every service became ready (see above)');
     while (options.statusEverySeconds > 0 && !options.stopping()) {
       const status = await collectStatus({ pool, admin, services: options.services, readerDlqTopic: options.readerDlqTopic });
@@ -67,7 +85,10 @@ export async function demoThenStatus(options: ShowOptions): Promise<void> {
       else output.say('info', 'status', { status });
       await new Promise((resolve) => setTimeout(resolve, options.statusEverySeconds * 1000));
     }
+    // The demo's receiver keeps answering while the pipeline runs (orders keep changing status).
+    while (receiver && !options.stopping()) await new Promise((resolve) => setTimeout(resolve, 500));
   } finally {
+    await receiver?.close();
     await admin.disconnect().catch(() => undefined);
     await pool.end().catch(() => undefined);
   }
