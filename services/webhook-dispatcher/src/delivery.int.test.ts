@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eventually, inheritedEnv, runPipeline, testKafka, uniqueName } from '@pipeline/testing';
+import { eventually, inheritedEnv, runPipeline, runPipelineAsync, testKafka, uniqueName } from '@pipeline/testing';
 import { Webhook } from 'standardwebhooks';
 import { WebhookStack } from './__tests__/harness';
 import { Receiver } from './__tests__/receiver';
@@ -279,4 +279,51 @@ describe('webhook-dispatcher delivering to real receivers', () => {
       expect(verifyWithReadmeScript(secret, captured)).toEqual({ status: 0, stdout: 'verified' });
     cli(['disable', name]);
   }, 180_000);
+
+  it('a 400 makes the delivery dead at once and alerts the admins; `redeliver --failed` sends it once fixed; `test` sends a signed TEST', async () => {
+    const tag = uniqueName('skudead');
+    let broken = true;
+    const r = await receiver(() => (broken ? { status: 400 } : { status: 200 }));
+    const name = uniqueName('dead-endpoint');
+    const cli = (args: string[]) => {
+      const result = runPipeline(['webhooks', ...args, '--database-url', stack.db.url, '--json'], { WEBHOOK_SECRETS_KEY: stack.key });
+      expect([result.status, result.stderr]).toEqual([0, '']);
+      return JSON.parse(result.stdout) as Record<string, unknown>;
+    };
+    const { secret } = cli(['add', name, '--url', r.url, '--table', 'public.inventory']) as { secret: string };
+    await insertItem(`${tag}-1`);
+    const dead = await eventually(
+      'the dead delivery',
+      async () => {
+        const { rows } = await stack.db.pool.query<{ status: string; attempts: number; last_error: string }>(
+          `SELECT d.status, d.attempts, d.last_error FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+            WHERE s.name = $1 AND d.payload::text LIKE '%' || $2 || '%'`,
+          [name, tag],
+        );
+        return rows[0]?.status === 'dead' ? rows[0] : undefined;
+      },
+      60_000,
+    );
+    expect(dead).toEqual({ status: 'dead', attempts: 1, last_error: 'HTTP 400' });
+    const { rows: alerts } = await stack.db.pool.query<{ message: string }>(
+      `SELECT message FROM notifications WHERE type = 'webhook_dead' AND title LIKE '%' || $1 || '%'`,
+      [name],
+    );
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]?.message).toContain(`pipeline webhooks redeliver --endpoint ${name} --failed`);
+
+    broken = false;
+    expect(cli(['redeliver', '--endpoint', name, '--failed'])).toEqual({ endpoint: name, requeued: 1 });
+    await eventually('the redelivered change', async () => r.delivered().find(mine(tag)), 60_000);
+    // Asynchronously: the receiver answers from this process, which a synchronous run would block.
+    const tested = await runPipelineAsync(['webhooks', 'test', name, '--database-url', stack.db.url, '--json'], {
+      WEBHOOK_SECRETS_KEY: stack.key,
+    });
+    expect([tested.status, tested.stderr]).toEqual([0, '']);
+    expect(JSON.parse(tested.stdout)).toMatchObject({ name, status: 200 });
+    const ping = r.requests.at(-1) as { body: string; headers: Record<string, unknown> };
+    expect(JSON.parse(ping.body)).toMatchObject({ type: 'TEST' });
+    new Webhook(secret).verify(ping.body, ping.headers as Record<string, string>);
+    cli(['disable', name]);
+  }, 120_000);
 });
