@@ -5,11 +5,13 @@ import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { buildBundle } from '../packages/cli/src/bundle/bundle';
 import { SERVICES } from '../packages/cli/src/services';
+import { HTTP_PORTS } from '../packages/kit/src/ports';
 import { configSchema as cdcReader } from '../services/cdc-reader/src/config';
 import { configSchema as inventoryWatcher } from '../services/inventory-watcher/src/config';
 import { configSchema as metricsProjector } from '../services/metrics-projector/src/config';
 import { configSchema as orderProcessor } from '../services/order-processor/src/config';
 import { configSchema as webhookDispatcher } from '../services/webhook-dispatcher/src/config';
+import { serviceDockerfile, workspaces } from './docker/dockerfiles';
 
 /** A config schema's fields, as far as this test reads them: does the field accept "unset"? */
 type Shape = Record<string, { safeParse(value: unknown): { success: boolean } }>;
@@ -68,10 +70,7 @@ function pinned(image: string): boolean {
 const SERVICE_DIRS = readdirSync(join(repoRoot, 'services')).filter((d) => existsSync(join(repoRoot, 'services', d, 'package.json')));
 
 /** Every workspace folder: npm ci in an image's build stage needs each one's package.json. */
-const WORKSPACES = [
-  'schemas',
-  ...['packages', 'services'].flatMap((top) => readdirSync(join(repoRoot, top)).map((d) => `${top}/${d}`)),
-].filter((w) => existsSync(join(repoRoot, w, 'package.json')));
+const WORKSPACES = workspaces(repoRoot);
 
 const serviceOf = (entry: ComposeService): string | undefined => /^services\/([^/]+)\/Dockerfile$/.exec(entry.build?.dockerfile ?? '')?.[1];
 
@@ -164,6 +163,9 @@ describe('the services’ Dockerfiles', () => {
   it.each(SERVICE_DIRS)(
     '%s: multi-stage, the bundle alone in the final stage, non-root, /readyz healthcheck, node as PID 1, HTTP_HOST=0.0.0.0',
     (name) => {
+      // Generated from the one template (npm run dockerfiles:generate), so the services' images cannot drift apart.
+      const port = HTTP_PORTS[name as keyof typeof HTTP_PORTS];
+      expect(readFileSync(join(repoRoot, 'services', name, 'Dockerfile'), 'utf8')).toBe(serviceDockerfile(repoRoot, name, port));
       const stages = dockerfile(join(repoRoot, 'services', name, 'Dockerfile'));
       expect(stages.length).toBeGreaterThanOrEqual(2);
       const build = stages[0] as { from: string; lines: string[] };
