@@ -70,14 +70,13 @@ export async function benchWebhooks(): Promise<void> {
   const id = uniqueName('wh');
   const reader = await startReader(db, uniqueName('slot_wh'), id);
   const key = randomBytes(32).toString('base64');
-  await addSubscription(db.pool, new SecretBox(key), {
-    name: 'bench',
-    url,
-    tables: ['public.inventory'],
-    operations: [],
-    changedColumns: [],
-    maxConcurrency: CONCURRENCY,
-  });
+  // The receiver is on loopback: its subscription allows private addresses, as a local one must.
+  await addSubscription(
+    db.pool,
+    new SecretBox(key),
+    { name: 'bench', url, tables: ['public.inventory'], operations: [], changedColumns: [], maxConcurrency: CONCURRENCY },
+    { allowPrivate: true },
+  );
   const dispatcher = await startService(DISPATCHER, {
     DATABASE_URL: db.url,
     CDC_TOPIC_PREFIX: `bench_${id}`,

@@ -44,11 +44,13 @@ export const envFields = {
       .min(1, { error: 'expected a port between 1 and 65535' })
       .max(65535, { error: 'expected a port between 1 and 65535' })
       .default(defaultPort),
-  positiveInt: (defaultValue: number) =>
+  /** A whole number above 0, and at most `max` when given (a delay so long that a date could not hold it, say). */
+  positiveInt: (defaultValue: number, max?: number) =>
     z.coerce
       .number({ error: 'expected a whole number' })
       .int({ error: 'expected a whole number' })
       .positive({ error: 'expected a number greater than 0' })
+      .max(max ?? Number.MAX_SAFE_INTEGER, { error: `expected at most ${max ?? Number.MAX_SAFE_INTEGER}` })
       .default(defaultValue),
   boolean: (defaultValue: boolean) =>
     z

@@ -12,6 +12,8 @@ export interface SubscriptionView {
   active: boolean;
   disabledReason: string | null;
   rotating: boolean;
+  /** Loopback and private addresses allowed (--allow-private). */
+  allowPrivate: boolean;
   pending: number;
   dead: number;
   delivered: number;
@@ -27,12 +29,13 @@ export async function listSubscriptions(pool: Pool): Promise<SubscriptionView[]>
     active: boolean;
     disabled_reason: string | null;
     rotating: boolean;
+    allow_private: boolean;
     pending: number;
     dead: number;
     delivered: number;
   }>(
     `SELECT s.name, s.url, s.tables, s.operations, s.changed_columns, s.active, s.disabled_reason,
-            coalesce(s.previous_secret_until > now(), false) AS rotating,
+            coalesce(s.previous_secret_until > now(), false) AS rotating, s.allow_private,
             count(d.id) FILTER (WHERE d.status = 'pending')::int AS pending,
             count(d.id) FILTER (WHERE d.status = 'dead')::int AS dead,
             count(d.id) FILTER (WHERE d.status = 'delivered')::int AS delivered
@@ -48,6 +51,7 @@ export async function listSubscriptions(pool: Pool): Promise<SubscriptionView[]>
     active: r.active,
     disabledReason: r.disabled_reason,
     rotating: r.rotating,
+    allowPrivate: r.allow_private,
     pending: r.pending,
     dead: r.dead,
     delivered: r.delivered,
@@ -87,7 +91,7 @@ export async function rotateSecret(
     `UPDATE webhook_subscriptions SET previous_secret_sealed = secret_sealed, secret_sealed = $2,
             previous_secret_until = now() + $3 * interval '1 second', updated_at = now()
       WHERE id = $1 RETURNING previous_secret_until`,
-    [id, box.seal(secret), overlapSeconds],
+    [id, box.seal(secret, id), overlapSeconds],
   );
   return { secret, previousUntil: rows[0]?.previous_secret_until as Date };
 }

@@ -1,58 +1,54 @@
 import { isIP } from 'node:net';
+import { AddressNotAllowedError, addressProblem, checkedAddress, type Resolver, systemResolver } from './address-guard';
 
-/** Why an endpoint URL is refused, or undefined when it may be used. */
-export function endpointProblem(raw: string, options: { allowPrivate?: boolean } = {}): string | undefined {
+/** Whether a subscription may reach loopback and private addresses (`--allow-private`). */
+export interface EndpointOptions {
+  allowPrivate?: boolean;
+}
+
+/**
+ * Why an endpoint URL can never be used, or undefined: its form (https://, or plain http:// only
+ * for an endpoint inside your network, and no credentials), and for an IP literal the address
+ * rule (address-guard.ts). A host name is checked by `endpointAddressProblem` and, what counts,
+ * again at every delivery.
+ */
+export function endpointProblem(raw: string, options: EndpointOptions = {}): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return `not a URL: ${JSON.stringify(raw)}`;
+    return `not a URL: ${JSON.stringify(raw.slice(0, 200))}`;
   }
   if (url.username || url.password)
     return 'credentials in the URL would be sent in clear to every redirect and log: put them nowhere, the signature authenticates us';
+  const allowPrivate = Boolean(options.allowPrivate);
+  if (url.protocol === 'http:' && !allowPrivate) {
+    return 'http:// is refused: use https:// (plain http:// only to a loopback or private endpoint, added with --allow-private)';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `${url.protocol}// is refused: use https://`;
+  // The URL parser has already turned 0x7f.1, 2130706433 and the like into 127.0.0.1.
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopback = isLoopback(host);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
-    return `${url.protocol}// is refused: use https:// (http:// only on loopback, for local receivers)`;
-  }
-  if (!loopback && !options.allowPrivate && isPrivate(host)) {
-    return `${host} is a private or link-local address: refused unless WEBHOOK_ALLOW_PRIVATE_ENDPOINTS is true (an endpoint inside your network)`;
-  }
+  if (isIP(host) !== 0) return addressProblem(host, { allowPrivate, privateOnly: url.protocol === 'http:' });
   return undefined;
 }
 
-export function isLoopback(host: string): boolean {
-  if (host === 'localhost') return true;
-  if (isIP(host) === 4) return host.startsWith('127.');
-  if (isIP(host) === 6) return host === '::1';
-  return false;
-}
-
-/** RFC 1918, CGNAT, link-local (cloud metadata at 169.254.169.254), unique-local and unspecified addresses. */
-export function isPrivate(host: string): boolean {
-  if (isIP(host) === 4) {
-    const [a = 0, b = 0] = host.split('.').map(Number);
-    return (
-      a === 10 ||
-      a === 0 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
+/**
+ * `endpointProblem`, and every address the host resolves to now: early feedback when a
+ * subscription is added. A name that does not resolve (yet) is not refused; every delivery
+ * resolves and checks it again before connecting.
+ */
+export async function endpointAddressProblem(
+  raw: string,
+  options: EndpointOptions = {},
+  resolver: Resolver = systemResolver,
+): Promise<string | undefined> {
+  const problem = endpointProblem(raw, options);
+  if (problem) return problem;
+  const url = new URL(raw);
+  try {
+    await checkedAddress(url.hostname, { allowPrivate: Boolean(options.allowPrivate), privateOnly: url.protocol === 'http:' }, resolver);
+    return undefined;
+  } catch (error) {
+    return error instanceof AddressNotAllowedError ? error.message : undefined;
   }
-  if (isIP(host) === 6) {
-    const h = host.toLowerCase();
-    return (
-      h === '::' ||
-      h.startsWith('fc') ||
-      h.startsWith('fd') ||
-      h.startsWith('fe8') ||
-      h.startsWith('fe9') ||
-      h.startsWith('fea') ||
-      h.startsWith('feb') ||
-      h.startsWith('::ffff:')
-    );
-  }
-  return false;
 }

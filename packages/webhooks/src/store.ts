@@ -13,6 +13,8 @@ export interface Subscription extends SubscriptionFilter {
   active: boolean;
   maxConcurrency: number;
   maxPerSecond: number | null;
+  /** Loopback and private addresses allowed (added with --allow-private). */
+  allowPrivate: boolean;
 }
 
 interface SubscriptionRow {
@@ -28,6 +30,7 @@ interface SubscriptionRow {
   active: boolean;
   max_concurrency: number;
   max_per_second: string | null;
+  allow_private: boolean;
 }
 
 function toSubscription(row: SubscriptionRow): Subscription {
@@ -44,6 +47,7 @@ function toSubscription(row: SubscriptionRow): Subscription {
     active: row.active,
     maxConcurrency: row.max_concurrency,
     maxPerSecond: row.max_per_second === null ? null : Number(row.max_per_second),
+    allowPrivate: row.allow_private,
   };
 }
 
@@ -59,18 +63,33 @@ export async function subscriptionsById(pool: Pool, ids: readonly string[]): Pro
 }
 
 export interface NewSubscription extends SubscriptionFilter {
+  /** Chosen by the caller: the secret is sealed for it (SecretBox binds a seal to its subscription). */
+  id: string;
   name: string;
   url: string;
   secretSealed: string;
   maxConcurrency?: number;
   maxPerSecond?: number;
+  allowPrivate?: boolean;
 }
 
 export async function insertSubscription(pool: Pool, s: NewSubscription): Promise<string> {
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO webhook_subscriptions (name, url, secret_sealed, tables, operations, changed_columns, max_concurrency, max_per_second)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-    [s.name, s.url, s.secretSealed, s.tables, s.operations, s.changedColumns, s.maxConcurrency ?? 4, s.maxPerSecond ?? null],
+    `INSERT INTO webhook_subscriptions
+       (id, name, url, secret_sealed, tables, operations, changed_columns, max_concurrency, max_per_second, allow_private)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+    [
+      s.id,
+      s.name,
+      s.url,
+      s.secretSealed,
+      s.tables,
+      s.operations,
+      s.changedColumns,
+      s.maxConcurrency ?? 4,
+      s.maxPerSecond ?? null,
+      s.allowPrivate ?? false,
+    ],
   );
   return rows[0]?.id as string;
 }

@@ -215,7 +215,7 @@ describe('webhook-dispatcher delivering to real receivers', () => {
       expect(result.status).toBe(0);
       return JSON.parse(result.stdout) as unknown;
     };
-    const added = cli(['add', name, '--url', r.url, '--table', 'public.suppliers']) as { secret: string };
+    const added = cli(['add', name, '--url', r.url, '--table', 'public.suppliers', '--allow-private']) as { secret: string };
     expect(added.secret).toMatch(/^whsec_/);
     const before = new Date(Date.now() - 1_000).toISOString();
     for (const n of [1, 2]) await stack.db.pool.query('INSERT INTO suppliers (name) VALUES ($1)', [`${tag}-${n}`]);
@@ -290,7 +290,7 @@ describe('webhook-dispatcher delivering to real receivers', () => {
       expect([result.status, result.stderr]).toEqual([0, '']);
       return JSON.parse(result.stdout) as Record<string, unknown>;
     };
-    const { secret } = cli(['add', name, '--url', r.url, '--table', 'public.inventory']) as { secret: string };
+    const { secret } = cli(['add', name, '--url', r.url, '--table', 'public.inventory', '--allow-private']) as { secret: string };
     await insertItem(`${tag}-1`);
     const dead = await eventually(
       'the dead delivery',

@@ -10,6 +10,7 @@ import {
   setActive,
   subscriptionId,
   subscriptionsById,
+  WebhookSender,
   webhookHeaders,
 } from '@pipeline/webhooks';
 import { Command } from 'commander';
@@ -47,13 +48,16 @@ export function webhooksCommand(): Command {
     webhooks
       .command('add <name>')
       .description('Subscribe an endpoint to changes; prints its signing secret once (it is stored sealed)')
-      .requiredOption('--url <url>', 'the endpoint (https://; http:// on loopback only)')
+      .requiredOption('--url <url>', 'the endpoint (https://; plain http:// only to a loopback or private address, with --allow-private)')
       .requiredOption('--table <schema.table...>', 'tables whose changes it receives, for example public.orders')
       .option('--operation <type...>', 'INSERT, UPDATE and/or DELETE (default: all three)')
       .option('--changed <column...>', 'only updates that change one of these columns (tables with REPLICA IDENTITY FULL)')
       .option('--max-concurrency <n>', 'requests in flight to it at most', '4')
       .option('--max-per-second <n>', 'requests per second to it at most (default: no limit)')
-      .option('--allow-private', 'allow a private or link-local address (an endpoint inside your network)'),
+      .option(
+        '--allow-private',
+        'deliver to loopback and private addresses too (an endpoint inside your network); kept with the subscription and checked at every delivery',
+      ),
   ).action(
     async (
       name: string,
@@ -103,7 +107,7 @@ export function webhooksCommand(): Command {
     if (options.json) return printJson(all);
     const rows = all.map((s) => [
       s.name,
-      s.url,
+      s.allowPrivate ? `${s.url} (private allowed)` : s.url,
       [
         s.tables.join(','),
         s.operations.length ? s.operations.join(',') : '',
@@ -170,21 +174,34 @@ export function webhooksCommand(): Command {
       event_id: `test_${randomUUID()}`,
       commit_timestamp: new Date().toISOString(),
     });
+    const sender = new WebhookSender({ connectTimeoutMs: 10_000 });
     const started = performance.now();
-    const response = await fetch(subscription.url, {
-      method: 'POST',
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(10_000),
-      headers: {
-        'content-type': 'application/json',
-        ...webhookHeaders([box.open(subscription.secretSealed)], `msg_test_${randomUUID()}`, Math.floor(Date.now() / 1000), body),
-      },
-    }).catch((error: Error) => fail(new Error(`${subscription.url} did not answer: ${error.message}`)));
-    const result = { name, url: subscription.url, status: response.status, latencyMs: Math.round(performance.now() - started) };
+    const outcome = await sender
+      .post({
+        url: subscription.url,
+        body,
+        allowPrivate: subscription.allowPrivate,
+        timeoutMs: 10_000,
+        headers: {
+          'content-type': 'application/json',
+          ...webhookHeaders(
+            [box.open(subscription.secretSealed, subscription.id)],
+            `msg_test_${randomUUID()}`,
+            Math.floor(Date.now() / 1000),
+            body,
+          ),
+        },
+      })
+      .finally(() => sender.close());
+    if (outcome.kind !== 'answered') {
+      throw new CliError(`${subscription.url} did not answer: ${outcome.reason}`);
+    }
+    const result = { name, url: subscription.url, status: outcome.status, latencyMs: Math.round(performance.now() - started) };
     if (options.json) return printJson(result);
-    process.stdout.write(`${name} answered ${result.status} in ${result.latencyMs} ms\n`);
-    if (response.status >= 300) process.exitCode = 1;
+    process.stdout.write(
+      `${name} answered ${result.status} in ${result.latencyMs} ms${outcome.bodySnippet && result.status >= 300 ? `: ${outcome.bodySnippet}` : ''}\n`,
+    );
+    if (result.status >= 300) process.exitCode = 1;
   });
 
   withDatabase(
