@@ -133,7 +133,7 @@ export function addressProblem(address: string, policy: AddressPolicy): string |
     return policy.privateOnly ? `${shown}: plain http:// goes only to loopback and private addresses; use https://` : undefined;
   }
   if (policy.allowPrivate) return undefined;
-  return `${shown}: a loopback or private endpoint needs a subscription added with --allow-private (or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true)`;
+  return `${shown}: a loopback or private endpoint needs a subscription that allows it (\`pipeline webhooks add --allow-private\`, \`pipeline webhooks set NAME --allow-private\`, or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true)`;
 }
 
 /** An address a name resolved to. */

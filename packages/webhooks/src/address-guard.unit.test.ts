@@ -131,16 +131,14 @@ describe('the address rule: every target, with and without --allow-private', () 
         const message = (error as Error).message;
         expect(message).toMatch(/^address not allowed: \S+ \(/);
         expect(message).toContain(`(${range})`);
-        expect(message).toContain(
-          rule === 'never' ? 'no webhook is ever sent to such an address' : 'needs a subscription added with --allow-private',
-        );
+        expect(message).toContain(rule === 'never' ? 'no webhook is ever sent to such an address' : 'needs a subscription that allows it');
       }
     }
   });
 
   it('refuses a name whose first address is public when a later one is not (DNS rebinding)', async () => {
     await expect(checkedAddress('rebind.example', { allowPrivate: false }, resolver)).rejects.toThrow(
-      'address not allowed: 127.0.0.1 (loopback): a loopback or private endpoint needs a subscription added with --allow-private (or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true) (rebind.example resolves to it)',
+      'address not allowed: 127.0.0.1 (loopback): a loopback or private endpoint needs a subscription that allows it (`pipeline webhooks add --allow-private`, `pipeline webhooks set NAME --allow-private`, or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true) (rebind.example resolves to it)',
     );
   });
 

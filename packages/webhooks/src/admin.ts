@@ -78,6 +78,16 @@ export async function setActive(pool: Pool, name: string, active: boolean): Prom
   );
 }
 
+/**
+ * Lets a subscription's deliveries reach loopback and private addresses, or stops them; every
+ * delivery checks it where it connects. Deliveries already dead for their address go out with
+ * `redeliver --failed`.
+ */
+export async function setAllowPrivate(pool: Pool, name: string, allowPrivate: boolean): Promise<void> {
+  const id = await subscriptionId(pool, name);
+  await pool.query('UPDATE webhook_subscriptions SET allow_private = $2, updated_at = now() WHERE id = $1', [id, allowPrivate]);
+}
+
 /** A new secret for the subscription; the previous one keeps signing too for `overlapSeconds`. Returns the new secret. */
 export async function rotateSecret(
   pool: Pool,

@@ -2,7 +2,7 @@ import type { Resolver } from './address-guard';
 import { endpointAddressProblem, endpointProblem } from './endpoint-url';
 
 const PRIVATE_HINT =
-  'a loopback or private endpoint needs a subscription added with --allow-private (or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true)';
+  'a loopback or private endpoint needs a subscription that allows it (`pipeline webhooks add --allow-private`, `pipeline webhooks set NAME --allow-private`, or WEBHOOK_ALLOW_PRIVATE_ENDPOINTS=true)';
 const HTTP_REFUSED = 'http:// is refused: use https:// (plain http:// only to a loopback or private endpoint, added with --allow-private)';
 
 describe('endpoint URLs', () => {

@@ -160,10 +160,15 @@ async function readCapped(body: Readable, maxBytes: number, timeMs: number): Pro
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The `code` of an error or of one of its causes. */
+/** The `code` of an error or of one of its causes; undici's parser errors may have none but their name. */
 function codeOf(error: unknown): string | undefined {
-  for (let e = error as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (typeof e.code === 'string') return e.code;
+    if (e.name === 'HTTPParserError') return 'HPE_INVALID_RESPONSE';
   }
   return undefined;
 }

@@ -8,6 +8,7 @@ import {
   rotateSecret,
   SecretBox,
   setActive,
+  setAllowPrivate,
   subscriptionId,
   subscriptionsById,
   WebhookSender,
@@ -141,6 +142,24 @@ export function webhooksCommand(): Command {
       process.stdout.write(`${name} ${active ? 'enabled' : 'disabled'}\n`);
     });
   }
+
+  withDatabase(
+    webhooks
+      .command('set <name>')
+      .description('Change a subscription: whether it may deliver to loopback and private addresses')
+      .option('--allow-private', 'deliver to loopback and private addresses too (an endpoint inside your network)')
+      .option('--no-allow-private', 'deliver to public addresses only'),
+  ).action(async (name: string, options: ConnectionOptions & { allowPrivate?: boolean; json?: boolean }) => {
+    if (options.allowPrivate === undefined) throw new CliError('say what to change: --allow-private or --no-allow-private');
+    const allowPrivate = options.allowPrivate;
+    await withPool(options, (pool) => setAllowPrivate(pool, name, allowPrivate).catch(fail));
+    if (options.json) return printJson({ name, allowPrivate });
+    process.stdout.write(
+      allowPrivate
+        ? `${name} may now deliver to loopback and private addresses; deliveries dead for their address go out with \`pipeline webhooks redeliver --endpoint ${name} --failed\`\n`
+        : `${name} delivers to public addresses only\n`,
+    );
+  });
 
   withDatabase(
     webhooks

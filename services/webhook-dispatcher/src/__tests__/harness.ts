@@ -33,8 +33,16 @@ export class WebhookStack {
   readonly schemaTopic = uniqueName('_pipeline.schemas.webhooks');
   readonly group = uniqueName('test-webhooks');
 
+  /**
+   * `db`: a database of the test's own (a private server it stops and starts); default one cloned
+   * on the shared server. `dispatcherEnv` and `readerEnv` add to or override the services' settings.
+   */
+  constructor(
+    private readonly options: { db?: TestDatabase; dispatcherEnv?: Record<string, string>; readerEnv?: Record<string, string> } = {},
+  ) {}
+
   async start(): Promise<void> {
-    this.db = await createTestDatabase('webhooks');
+    this.db = this.options.db ?? (await createTestDatabase('webhooks'));
     this.reader = await startReaderProcess(
       {
         DATABASE_URL: this.db.readerUrl,
@@ -44,6 +52,7 @@ export class WebhookStack {
         CDC_SCHEMA_TOPIC: this.schemaTopic,
         CDC_DLQ_TOPIC: uniqueName('_pipeline.cdc.dlq.webhooks'),
         LOG_LEVEL: testLogLevel('warn'),
+        ...this.options.readerEnv,
       },
       await freePort(),
     );
@@ -63,6 +72,7 @@ export class WebhookStack {
       WEBHOOK_POLL_MS: '50',
       WEBHOOK_RESPONSE_TIMEOUT_MS: '50000',
       HANDLER_TIMEOUT_MS: '5000',
+      ...this.options.dispatcherEnv,
     });
   }
 

@@ -22,7 +22,11 @@ export class Receiver {
   private server: Server | undefined;
   url = '';
 
-  constructor(private answer: (index: number, body: string) => Answer = () => ({ status: 200 })) {}
+  constructor(
+    private answer: (index: number, body: string) => Answer = () => ({ status: 200 }),
+    /** The loopback address it listens on: 127.0.0.1, or ::1. */
+    private readonly host = '127.0.0.1',
+  ) {}
 
   async start(): Promise<this> {
     this.server = createServer((req, res) => {
@@ -39,13 +43,18 @@ export class Receiver {
         else reply(answer.status, answer.headers);
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/hook`;
+    await new Promise<void>((resolve) => this.server?.listen(0, this.host, resolve));
+    this.url = `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${(this.server.address() as AddressInfo).port}/hook`;
     return this;
   }
 
   answerWith(answer: (index: number, body: string) => Answer): void {
     this.answer = answer;
+  }
+
+  /** Requests waiting for `release()`. */
+  hangingCount(): number {
+    return this.hanging.length;
   }
 
   /** Answers every hanging request (200) from now on. */
