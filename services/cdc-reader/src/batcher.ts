@@ -1,4 +1,5 @@
-import type { Message, Producer, TopicMessages } from 'kafkajs';
+import { RECORD_BATCH_OVERHEAD_BYTES } from '@pipeline/kafka';
+import type { CompressionTypes, Message, Producer, TopicMessages } from 'kafkajs';
 
 /** A WAL position that becomes safe to confirm once every event added before it is acknowledged. */
 interface Position {
@@ -9,8 +10,16 @@ interface Position {
 
 export interface EventBatcherOptions {
   producer: Producer;
-  /** Bytes that make a batch; kept under the broker's per-partition batch limit (1 MB by default). */
+  /** Bytes that make a request: it is sent once this much is buffered. */
   maxBatchBytes: number;
+  /**
+   * What one topic's records in one request may add up to (its max.message.bytes, applied by the
+   * broker to each partition's record batch): a record that would take a topic past it goes in the
+   * next request, so a large record travels in a batch of its own.
+   */
+  topicBatchBytes: (topic: string) => number;
+  /** Producer compression (gzip), or none. */
+  compression?: CompressionTypes;
   /** How long a batch holding a committed transaction may wait for more before it is sent, ms. */
   lingerMs: number;
   onSent?: (bytes: number, count: number) => void;
@@ -30,6 +39,8 @@ export interface EventBatcherOptions {
  */
 export class EventBatcher {
   private buffer = new Map<string, Message[]>();
+  /** Bytes buffered per topic, each topic's batch header included. */
+  private topicBytes = new Map<string, number>();
   private bufferedBytes = 0;
   private bufferedCount = 0;
   private bufferPosition: Position | undefined;
@@ -43,6 +54,9 @@ export class EventBatcher {
   /** Adds one message; waits when a full batch must go out while the previous one is still in flight. */
   async add(topic: string, message: Message, bytes: number): Promise<void> {
     this.throwIfFailed();
+    const inTopic = this.topicBytes.get(topic) ?? RECORD_BATCH_OVERHEAD_BYTES;
+    if (inTopic > RECORD_BATCH_OVERHEAD_BYTES && inTopic + bytes > this.options.topicBatchBytes(topic)) await this.send();
+    this.topicBytes.set(topic, (this.topicBytes.get(topic) ?? RECORD_BATCH_OVERHEAD_BYTES) + bytes);
     const list = this.buffer.get(topic);
     if (list) list.push(message);
     else this.buffer.set(topic, [message]);
@@ -94,25 +108,32 @@ export class EventBatcher {
     const bytes = this.bufferedBytes;
     const count = this.bufferedCount;
     this.buffer = new Map();
+    this.topicBytes = new Map();
     this.bufferedBytes = 0;
     this.bufferedCount = 0;
     this.inFlightPosition = this.bufferPosition;
     this.bufferPosition = undefined;
-    const send: Promise<void> = this.options.producer.sendBatch({ topicMessages, acks: -1 }).then(
-      () => {
-        this.options.onSent?.(bytes, count);
-        const position = this.inFlightPosition;
-        this.inFlightPosition = undefined;
-        if (this.inFlight === send) this.inFlight = undefined;
-        if (position) this.options.onSafe(position.lsn, position.commitMicros);
-      },
-      (error: unknown) => {
-        this.failed = error;
-        this.inFlightPosition = undefined;
-        this.options.onError(error);
-        throw error;
-      },
-    );
+    const send: Promise<void> = this.options.producer
+      .sendBatch({
+        topicMessages,
+        acks: -1,
+        ...(this.options.compression === undefined ? {} : { compression: this.options.compression }),
+      })
+      .then(
+        () => {
+          this.options.onSent?.(bytes, count);
+          const position = this.inFlightPosition;
+          this.inFlightPosition = undefined;
+          if (this.inFlight === send) this.inFlight = undefined;
+          if (position) this.options.onSafe(position.lsn, position.commitMicros);
+        },
+        (error: unknown) => {
+          this.failed = error;
+          this.inFlightPosition = undefined;
+          this.options.onError(error);
+          throw error;
+        },
+      );
     // Surfaced by the next add/drain/markPosition; never an unhandled rejection in between.
     send.catch(() => undefined);
     this.inFlight = send;

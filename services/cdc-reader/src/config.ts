@@ -53,6 +53,12 @@ export const configSchema = serviceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).
     .positiveInt(1_000)
     .describe('How often a standby tries for the leader lock, and the leader checks its lock session, ms.'),
   CDC_SLOT_LAG_POLL_MS: envFields.positiveInt(10_000).describe('How often slot lag and retained WAL are read for /metrics, ms.'),
+  KAFKA_COMPRESSION: z
+    .enum(['none', 'gzip'], { error: 'expected none or gzip' })
+    .default('none')
+    .describe(
+      "Compression of what the reader produces. Kafka's max.message.bytes then applies to the compressed batch: values that compress well fit where they would not uncompressed; the reader still keeps every batch within the limit uncompressed, and compresses only a change too large that way to see whether it fits.",
+    ),
   CDC_READER_PASSWORD: envFields
     .nonEmpty()
     .optional()

@@ -24,7 +24,11 @@ export function makeReaderMetrics(registry: Registry, tables: readonly string[] 
       registers,
     }),
     snapshotRunning: new Gauge({ name: 'cdc_snapshot_running', help: '1 while the initial snapshot runs', registers }),
-    bytes: new Counter({ name: 'cdc_produced_bytes_total', help: 'Bytes of event values Kafka acknowledged', registers }),
+    bytes: new Counter({
+      name: 'cdc_produced_bytes_total',
+      help: 'Bytes of records (keys, values, headers) Kafka acknowledged',
+      registers,
+    }),
     commitToAck: new Histogram({
       name: 'cdc_commit_to_ack_seconds',
       help: 'From a transaction’s commit in PostgreSQL to Kafka acknowledging its last event',
@@ -68,8 +72,14 @@ export function makeReaderMetrics(registry: Registry, tables: readonly string[] 
     }),
     deadLetters: new Counter({
       name: 'cdc_dead_letters_total',
-      help: 'Changes that could not be encoded, sent to the reader’s dead-letter topic',
+      help: 'Dead letters the reader wrote (changes it could not encode, or too large for their topic), by table',
       labelNames: ['table'],
+      registers,
+    }),
+    tooLarge: new Counter({
+      name: 'cdc_changes_too_large_total',
+      help: 'Changes too large for their topic’s max.message.bytes: produced without their largest values (without_values), or not at all (not_produced)',
+      labelNames: ['table', 'produced'],
       registers,
     }),
   };
@@ -78,6 +88,7 @@ export function makeReaderMetrics(registry: Registry, tables: readonly string[] 
     for (const op of OPS) metrics.events.inc({ table, op }, 0);
     metrics.snapshotRows.inc({ table }, 0);
     metrics.deadLetters.inc({ table }, 0);
+    for (const produced of ['without_values', 'not_produced']) metrics.tooLarge.inc({ table, produced }, 0);
   }
   for (const reason of RECONNECT_REASONS) metrics.reconnects.inc({ reason }, 0);
   return metrics;

@@ -37,8 +37,8 @@ export async function startPrepare({ config, logger }: ServiceContext<Config>): 
       deadLetterTopic: config.CDC_DLQ_TOPIC,
       schemaTopic: config.CDC_SCHEMA_TOPIC,
     });
-    logger.info({ applied: applied.length, topics: topics.size }, 'prepared: migrations applied and topics created');
-    return { ok: true, result: { migrationsApplied: applied, topics: [...topics.keys()].sort() } };
+    logger.info({ applied: applied.length, topics: topics.partitions.size }, 'prepared: migrations applied and topics created');
+    return { ok: true, result: { migrationsApplied: applied, topics: [...topics.partitions.keys()].sort() } };
   })();
   return { readinessChecks: {}, stop: () => backends.close(), task };
 }

@@ -1,7 +1,7 @@
 import { recordConfirmed, slotRows } from '@pipeline/db';
 import { type Logger, PipelineError, sleep } from '@pipeline/runtime';
 import { envelopeSchema, formatLsn, listSubjects, type ParsedSchema, parseLsn } from '@pipeline/schemas';
-import type { Kafka } from 'kafkajs';
+import type { CompressionTypes, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { BACKOFF_RESET_AFTER_MS, reconnectDelayMs, reconnectReason } from './backoff';
 import { publishedTables, systemIdentifier } from './catalog';
@@ -12,6 +12,7 @@ import { RelationRegistry } from './relations';
 import { ReplicationSession } from './session';
 import { prepareSlot } from './slot';
 import { runSnapshot } from './snapshot';
+import { TopicBudgets } from './topic-budget';
 import { ensureReaderTopics } from './topics';
 
 export interface CdcReaderOptions {
@@ -48,11 +49,13 @@ export interface CdcReaderOptions {
   standbyPollMs: number;
   /** Write BEGIN and END records of each transaction to `<topicPrefix>.transactions`. */
   transactionTopic: boolean;
+  /** Producer compression (KAFKA_COMPRESSION gzip); unset: none. */
+  compression?: CompressionTypes;
   /** A condition that needs a person (a vanished or lost slot): the process should stop. */
   onFatal: (error: Error) => void;
 }
 
-/** Kafka rejects a record batch over message.max.bytes (1 MB by default) per partition. */
+/** Bytes that make a request; each topic's share of one is bounded by its max.message.bytes (TopicBudgets). */
 const MAX_BATCH_BYTES = 512 * 1024;
 
 /**
@@ -209,7 +212,7 @@ export class CdcReader {
     if (slot.created)
       options.logger.info({ slot: options.slot, consistentPoint: slot.confirmedFlushLsn }, `created replication slot ${options.slot}`);
     const tables = await publishedTables(options.pool, options.publication);
-    for (const [topic, partitions] of await ensureReaderTopics(options.kafka, {
+    const topics = await ensureReaderTopics(options.kafka, {
       topicPrefix: options.topicPrefix,
       tables,
       ...(options.transactionTopic ? { transactionsTopic: this.transactionsTopic } : {}),
@@ -218,9 +221,9 @@ export class CdcReader {
       retentionMs: options.topicRetentionMs,
       deadLetterTopic: options.deadLetterTopic,
       schemaTopic: options.schemaTopic,
-    })) {
-      this.partitionCounts.set(topic, partitions);
-    }
+    });
+    for (const [topic, partitions] of topics.partitions) this.partitionCounts.set(topic, partitions);
+    const budgets = new TopicBudgets(topics.limits, options.compression !== undefined);
     if (slot.exported) {
       try {
         await runSnapshot(
@@ -237,6 +240,9 @@ export class CdcReader {
             ...this.identity,
             partitions: (topic) => this.partitionCounts.get(topic) ?? options.topicPartitions,
             pageRows: options.snapshotPageRows,
+            budgets,
+            deadLetterTopic: options.deadLetterTopic,
+            ...(options.compression === undefined ? {} : { compression: options.compression }),
             isLeader: () => this.lock.held && !this.stopped,
           },
           slot.exported,
@@ -266,6 +272,8 @@ export class CdcReader {
       deadLetterTopic: options.deadLetterTopic,
       ...(options.transactionTopic ? { transactionsTopic: this.transactionsTopic } : {}),
       maxBatchBytes: Math.min(MAX_BATCH_BYTES, Math.max(1, Math.floor(options.maxInFlightBytes / 2))),
+      budgets,
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
       lingerMs: options.lingerMs,
       metrics: options.metrics,
       logger: options.logger,

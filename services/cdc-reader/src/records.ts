@@ -1,4 +1,4 @@
-import { failureHeaders, READER_DLQ_HEADERS } from '@pipeline/kafka';
+import { failureHeaders, READER_DLQ_HEADERS, recordBytes } from '@pipeline/kafka';
 import { PipelineError } from '@pipeline/runtime';
 import {
   EVENT_HEADERS,
@@ -20,11 +20,14 @@ import { traceparent } from './trace';
  * and the snapshot alike), end-of-snapshot records, BEGIN/END transaction records, and dead letters.
  */
 
-/** A record and the bytes it adds to a batch. */
+/** A record and the most bytes it adds to a batch (recordBytes: key, value, headers and framing). */
 export interface BuiltRecord {
   message: Message;
   bytes: number;
 }
+
+/** A message with the bytes it takes in a batch. */
+const built = (message: Message): BuiltRecord => ({ message, bytes: recordBytes(message) });
 
 /** The headers every record of the contract carries. */
 function contractHeaders(eventId: string, writer: ParsedSchema, traceId: string): Record<string, string> {
@@ -39,18 +42,15 @@ function contractHeaders(eventId: string, writer: ParsedSchema, traceId: string)
 export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: string): BuiltRecord {
   const value = encodeSingleObject(writer, event.envelope);
   const eventId = event.envelope.eventId;
-  return {
-    message: {
-      key: event.key,
-      value,
-      headers: {
-        ...contractHeaders(eventId, writer, traceId),
-        ...(event.movedKey === undefined ? {} : { [EVENT_HEADERS.keyMoved]: event.movedKey }),
-      },
-      ...(event.partition === undefined ? {} : { partition: event.partition }),
+  return built({
+    key: event.key,
+    value,
+    headers: {
+      ...contractHeaders(eventId, writer, traceId),
+      ...(event.movedKey === undefined ? {} : { [EVENT_HEADERS.keyMoved]: event.movedKey }),
     },
-    bytes: value.length + (event.key?.length ?? 0),
-  };
+    ...(event.partition === undefined ? {} : { partition: event.partition }),
+  });
 }
 
 /** What the end of one table's snapshot says. */
@@ -90,15 +90,12 @@ export function snapshotEndRecords(facts: SnapshotEndFacts, traceId: string): Bu
       tsMs: facts.nowMs,
     };
     const value = encodeSingleObject(schema, record);
-    return {
-      message: {
-        key: null,
-        value,
-        partition,
-        headers: { ...contractHeaders(record.eventId, schema, traceId), [EVENT_HEADERS.control]: SNAPSHOT_END },
-      },
-      bytes: value.length,
-    };
+    return built({
+      key: null,
+      value,
+      partition,
+      headers: { ...contractHeaders(record.eventId, schema, traceId), [EVENT_HEADERS.control]: SNAPSHOT_END },
+    });
   });
 }
 
@@ -130,10 +127,7 @@ export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts,
   const schema = transactionSchema();
   const value = encodeSingleObject(schema, record);
   const eventId = `${record.id}:${status}`;
-  return {
-    message: { key: record.id, value, headers: contractHeaders(eventId, schema, traceId) },
-    bytes: value.length + record.id.length,
-  };
+  return built({ key: record.id, value, headers: contractHeaders(eventId, schema, traceId) });
 }
 
 /** The reader's name as a dead letter's consumer group: `pipeline dlq … --service cdc-reader`. */
@@ -150,45 +144,133 @@ export class UnencodableChangeError extends PipelineError {
   readonly subject: string;
 }
 
-export interface DeadLetterInput {
+/** A change larger than its topic accepts: produced without its largest values, or (if even that fails) not at all. */
+export class ChangeTooLargeError extends PipelineError {
+  constructor(reason: string) {
+    super(reason, { code: 'CHANGE_TOO_LARGE', retriable: false });
+    this.name = 'ChangeTooLargeError';
+  }
+}
+
+/** Where a reader dead letter comes from. */
+interface ReaderLetterSource {
   /** `<schema>.<table>`. */
   subject: string;
   /** The topic the change was for. */
   topic: string;
   eventId: string;
   commitLsn: string;
-  xid: number;
-  /** The change as pgoutput delivered it (its relation left out). */
-  change: { tag: string } & Record<string, unknown>;
-  error: unknown;
   nowMs: number;
 }
 
 /**
- * A change the reader could not encode, as a record of its dead-letter topic: the change as
- * JSON, keyed by the table, with the same failure headers a consumer's dead letter has (so
- * `pipeline dlq` reads both). It never reached a partition of its topic: partition -1, no offset.
+ * A reader dead letter: a JSON body keyed by the table, with the same failure headers a
+ * consumer's dead letter has (so `pipeline dlq` reads both). It never reached a partition of its
+ * topic: partition -1, no offset.
  */
+function readerLetter(source: ReaderLetterSource, body: object, error: PipelineError): BuiltRecord {
+  const value = JSON.stringify(body, (_key, field) => (typeof field === 'bigint' ? field.toString() : field));
+  return built({
+    key: source.subject,
+    value,
+    headers: {
+      [EVENT_HEADERS.eventId]: source.eventId,
+      [READER_DLQ_HEADERS.errorMessage]: error.message.slice(0, 1000),
+      [READER_DLQ_HEADERS.sourceTable]: source.subject,
+      [READER_DLQ_HEADERS.sourceLsn]: source.commitLsn,
+      ...failureHeaders({
+        originalTopic: source.topic,
+        originalPartition: -1,
+        originalOffset: '',
+        attempt: 1,
+        firstFailureAtMs: source.nowMs,
+        consumerGroup: READER_SERVICE,
+        error,
+      }),
+    },
+  });
+}
+
+/** A value longer than this is left out of a dead letter (named with its size), so the letter always fits its topic. */
+const LETTER_VALUE_CHARS = 16 * 1024;
+
+export interface DeadLetterInput extends ReaderLetterSource {
+  xid: number;
+  /** The change as pgoutput delivered it (its relation left out). */
+  change: { tag: string } & Record<string, unknown>;
+  error: unknown;
+}
+
+/** A change the reader could not encode, as a record of its dead-letter topic: the change as JSON, long values left out. */
 export function deadLetterRecord(input: DeadLetterInput): BuiltRecord & { reason: string } {
   const reason = input.error instanceof Error ? input.error.message : String(input.error);
-  const value = JSON.stringify(
-    { table: input.subject, tag: input.change.tag, commitLsn: input.commitLsn, xid: input.xid, change: input.change },
-    (key, field) => (key === 'relation' || key === 'relations' ? undefined : typeof field === 'bigint' ? field.toString() : field),
+  const change = JSON.parse(
+    JSON.stringify(input.change, (key, field) =>
+      key === 'relation' || key === 'relations'
+        ? undefined
+        : typeof field === 'bigint'
+          ? field.toString()
+          : typeof field === 'string' && field.length > LETTER_VALUE_CHARS
+            ? `[left out of the dead letter: ${Buffer.byteLength(field)} bytes]`
+            : field,
+    ),
+  ) as unknown;
+  const record = readerLetter(
+    input,
+    { table: input.subject, tag: input.change.tag, commitLsn: input.commitLsn, xid: input.xid, change },
+    new UnencodableChangeError(input.subject, reason, input.error),
   );
-  const headers = {
-    [EVENT_HEADERS.eventId]: input.eventId,
-    [READER_DLQ_HEADERS.errorMessage]: reason.slice(0, 1000),
-    [READER_DLQ_HEADERS.sourceTable]: input.subject,
-    [READER_DLQ_HEADERS.sourceLsn]: input.commitLsn,
-    ...failureHeaders({
-      originalTopic: input.topic,
-      originalPartition: -1,
-      originalOffset: '',
-      attempt: 1,
-      firstFailureAtMs: input.nowMs,
-      consumerGroup: READER_SERVICE,
-      error: new UnencodableChangeError(input.subject, reason, input.error),
-    }),
-  };
-  return { message: { key: input.subject, value, headers }, bytes: value.length, reason };
+  return { ...record, reason };
+}
+
+export interface TooLargeInput extends ReaderLetterSource {
+  op: string;
+  /** The message key (the row's key), shortened if long. */
+  key: string | null;
+  limitBytes: number;
+  /** The record's size with every value in it. */
+  recordBytes: number;
+  /** Columns left out, with their sizes; with `produced` false, every column but the key's. */
+  leftOut: readonly { column: string; bytes: number }[];
+  /** True when the change went to its topic without those values; false when even that did not fit. */
+  produced: boolean;
+}
+
+const kib = (bytes: number) => `${(bytes / 1024).toFixed(bytes < 10_240 ? 1 : 0)} KiB`;
+
+/** What to do about a change too large for its topic: said in its dead letter and the log. */
+export function tooLargeReason(input: TooLargeInput): string {
+  const columns = input.leftOut.map((c) => `${c.column} (${kib(c.bytes)})`).join(', ');
+  const what = input.produced
+    ? `it was produced with ${columns} left out (listed in the event's unavailable columns)`
+    : `even without ${columns} it does not fit, so it was not produced: consumers never see this change`;
+  return (
+    `a change to ${input.subject} (key ${input.key ?? 'none'}, commit LSN ${input.commitLsn}) is ${kib(input.recordBytes)} as a record, ` +
+    `over what ${input.topic} accepts (max.message.bytes ${input.limitBytes}): ${what}. To carry such values, raise max.message.bytes ` +
+    `of ${input.topic} (and of the consumers' retry and dead-letter topics) and the brokers' replica.fetch.max.bytes, or keep such ` +
+    'values out of captured columns (a table of their own, outside the publication); then resolve this letter ' +
+    '(`pipeline dlq resolve --service cdc-reader --at P:O`)'
+  );
+}
+
+/** The dead letter of a change too large for its topic: where it is, what was left out (names and sizes, never values), what to do. */
+export function tooLargeRecord(input: TooLargeInput): BuiltRecord & { reason: string } {
+  const reason = tooLargeReason(input);
+  const record = readerLetter(
+    input,
+    {
+      table: input.subject,
+      op: input.op,
+      key: input.key === null ? null : input.key.slice(0, 1_000),
+      commitLsn: input.commitLsn,
+      eventId: input.eventId,
+      topic: input.topic,
+      limitBytes: input.limitBytes,
+      recordBytes: input.recordBytes,
+      produced: input.produced,
+      leftOut: input.leftOut,
+    },
+    new ChangeTooLargeError(reason),
+  );
+  return { ...record, reason };
 }

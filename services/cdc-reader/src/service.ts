@@ -1,5 +1,6 @@
 import { connectBackends } from '@pipeline/kit';
 import type { ServiceContext, StartedService } from '@pipeline/runtime';
+import { CompressionTypes } from 'kafkajs';
 import { type Config, SERVICE } from './config';
 import { makeReaderMetrics } from './metrics';
 import { startPrepare } from './prepare';
@@ -34,6 +35,7 @@ export async function start(context: ServiceContext<Config>): Promise<StartedSer
     allowNewSnapshot: config.CDC_ALLOW_NEW_SNAPSHOT,
     standbyPollMs: config.CDC_STANDBY_POLL_MS,
     transactionTopic: config.CDC_TRANSACTION_TOPIC,
+    ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
     onFatal: () => {
       // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
       process.exitCode = 1;

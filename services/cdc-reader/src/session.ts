@@ -1,17 +1,19 @@
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { formatLsn, formatTimestampMicros, parseLsn, transactionSchema } from '@pipeline/schemas';
-import type { Kafka, Producer } from 'kafkajs';
+import type { CompressionTypes, Kafka, Producer } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
+import { fitChange } from './fit';
 import { heartbeatEmittedAt, isHeartbeat } from './heartbeat';
 import { mapChange, type OutEvent, type RowChange, rowChangeOf, type TxContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
 import { TextPgoutputPlugin } from './plugin';
-import { type BuiltRecord, changeRecord, deadLetterRecord, transactionRecord } from './records';
+import { deadLetterRecord, tooLargeRecord, transactionRecord } from './records';
 import type { RelationInfo } from './relation';
 import type { RelationRegistry } from './relations';
+import type { TopicBudgets } from './topic-budget';
 import { traceIdOf } from './trace';
 
 export interface SessionOptions {
@@ -32,6 +34,10 @@ export interface SessionOptions {
   /** Where BEGIN and END records of each transaction go; unset: none are written. */
   transactionsTopic?: string;
   maxBatchBytes: number;
+  /** Each topic's limits (from its max.message.bytes): batches and records stay within them. */
+  budgets: TopicBudgets;
+  /** Producer compression (KAFKA_COMPRESSION), or none. */
+  compression?: CompressionTypes;
   /** How long a batch with a finished transaction waits for more events before it is sent, ms. */
   lingerMs: number;
   metrics: ReaderMetrics;
@@ -97,6 +103,8 @@ export class ReplicationSession {
     this.batcher = new EventBatcher({
       producer: this.producer,
       maxBatchBytes: options.maxBatchBytes,
+      topicBatchBytes: (topic) => options.budgets.batchBytes(topic),
+      ...(options.compression === undefined ? {} : { compression: options.compression }),
       lingerMs: options.lingerMs,
       onSent: (bytes) => options.metrics.bytes.inc(bytes),
       onSafe: (lsn, commitMicros) => {
@@ -245,25 +253,55 @@ export class ReplicationSession {
 
   /**
    * Maps, encodes and queues a change (all of its events, or none); one that cannot be encoded
-   * goes to the dead-letter topic instead.
+   * goes to the dead-letter topic instead. One too large for its topic goes without its largest
+   * values, and a dead letter says which (see fitChange); nothing before or after it waits.
    */
   private async emit(rel: RelationInfo, change: RowChange, raw: Pgoutput.Message): Promise<void> {
     const batcher = this.batcher as EventBatcher;
-    let records: { event: OutEvent; record: BuiltRecord }[];
+    const { budgets } = this.options;
+    const table = { fields: rel.fields, keyColumns: rel.primaryKey.length > 0 ? rel.primaryKey : rel.identityKey, writer: rel.writer };
+    let fitted: { event: OutEvent; fit: ReturnType<typeof fitChange> }[];
     try {
       const events = mapChange(rel, this.requireTx(), change);
-      records = events.map((event) => ({ event, record: changeRecord(event, rel.writer, this.traceId()) }));
+      fitted = events.map((event) => ({ event, fit: fitChange(event, table, this.traceId(), budgets.recordBudget(event.topic)) }));
     } catch (error) {
       await this.deadLetter(rel, raw, error);
       return;
     }
     if (this.options.transactionsTopic && !this.requireTx().begun) await this.transactionRecord('BEGIN');
     const perTable = this.requireTx().perTable;
-    perTable.set(rel.subject, (perTable.get(rel.subject) ?? 0) + records.length);
-    for (const { event, record } of records) {
-      await batcher.add(event.topic, record.message, record.bytes);
+    for (const { event, fit } of fitted) {
+      if (fit.kind !== 'fits') await this.tooLarge(rel, event, fit);
+      if (fit.kind === 'too-large') continue;
+      perTable.set(rel.subject, (perTable.get(rel.subject) ?? 0) + 1);
+      await batcher.add(event.topic, fit.record.message, fit.record.bytes);
       this.options.metrics.events.inc({ table: rel.subject, op: event.envelope.op });
     }
+  }
+
+  /** The dead letter of a change too large for its topic, and the error line that says what to do. */
+  private async tooLarge(rel: RelationInfo, event: OutEvent, fit: Exclude<ReturnType<typeof fitChange>, { kind: 'fits' }>): Promise<void> {
+    const tx = this.requireTx();
+    const letter = tooLargeRecord({
+      subject: rel.subject,
+      topic: event.topic,
+      eventId: event.envelope.eventId,
+      commitLsn: tx.commitLsn,
+      op: event.envelope.op,
+      key: event.key,
+      limitBytes: this.options.budgets.limit(event.topic),
+      recordBytes: fit.originalBytes,
+      leftOut: fit.kind === 'shrunk' ? fit.leftOut : fit.columns,
+      produced: fit.kind === 'shrunk',
+      nowMs: this.now(),
+    });
+    this.options.logger.error(
+      { table: rel.subject, commitLsn: tx.commitLsn, eventId: event.envelope.eventId },
+      `${letter.reason}. Inspect it with 'pipeline dlq list --service cdc-reader'`,
+    );
+    await (this.batcher as EventBatcher).add(this.options.deadLetterTopic, letter.message, letter.bytes);
+    this.options.metrics.deadLetters.inc({ table: rel.subject });
+    this.options.metrics.tooLarge.inc({ table: rel.subject, produced: fit.kind === 'shrunk' ? 'without_values' : 'not_produced' });
   }
 
   /**

@@ -2,14 +2,18 @@ import { finishSnapshotTable, recordSnapshotPage, startSnapshotTable } from '@pi
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { type ParsedSchema, snapshotEndSchema } from '@pipeline/schemas';
-import type { Kafka } from 'kafkajs';
+import type { CompressionTypes, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import type { PublishedTable } from './catalog';
+import { chunkRecords } from './chunks';
 import type { ExportedSlot } from './exported-slot';
+import { fitChange } from './fit';
 import { mapSnapshotRead, type SnapshotContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
-import { changeRecord, snapshotEndRecords } from './records';
+import { type BuiltRecord, snapshotEndRecords, tooLargeRecord } from './records';
+import type { RelationInfo } from './relation';
 import { RelationRegistry } from './relations';
+import type { TopicBudgets } from './topic-budget';
 import { traceIdOf } from './trace';
 
 export interface SnapshotOptions {
@@ -28,6 +32,11 @@ export interface SnapshotOptions {
   partitions: (topic: string) => number;
   /** Rows read and produced per page (keyset paging on the primary key). */
   pageRows: number;
+  /** Each topic's limits: a page goes out in sends within them, a row too large without its largest values. */
+  budgets: TopicBudgets;
+  /** Where a row too large for its topic is told of (CDC_DLQ_TOPIC). */
+  deadLetterTopic: string;
+  compression?: CompressionTypes;
   /** False once this reader lost its leader lock (or is stopping): the snapshot stops producing. */
   isLeader: () => boolean;
 }
@@ -51,6 +60,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
   const producer = makeProducer(options.kafka);
   await producer.connect();
   const client = await pool.connect();
+  const compression = options.compression === undefined ? {} : { compression: options.compression };
   let total = 0;
   metrics.snapshotRunning.set(1);
   try {
@@ -93,8 +103,13 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         if (rows.length === 0) break;
         if (!options.isLeader()) throw new Error('the snapshot stopped: this reader is no longer the leader (or is stopping)');
         context.nowMs = Date.now();
-        const messages = rows.map((row) => changeRecord(mapSnapshotRead(rel, context, row), rel.writer, traceId).message);
-        await producer.send({ topic: rel.topic, acks: -1, messages });
+        const { records, letters } = pageRecords(options, rel, context, rows, traceId);
+        for (const chunk of chunkRecords(records, options.budgets.batchBytes(rel.topic))) {
+          await producer.send({ topic: rel.topic, acks: -1, messages: chunk.map((r) => r.message), ...compression });
+        }
+        if (letters.length > 0) {
+          await producer.send({ topic: options.deadLetterTopic, acks: -1, messages: letters.map((r) => r.message), ...compression });
+        }
         const lastRow = rows[rows.length - 1] as Record<string, string | null>;
         last = rel.primaryKey.map((column) => lastRow[column] ?? null);
         rowsOfTable += rows.length;
@@ -119,7 +134,7 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         traceId,
       );
       // After the table's last page was acknowledged: on each partition the end follows every row.
-      await producer.send({ topic: rel.topic, acks: -1, messages: ends.map((end) => end.message) });
+      await producer.send({ topic: rel.topic, acks: -1, messages: ends.map((end) => end.message), ...compression });
       await finishSnapshotTable(pool, slot, rel.subject, rowsOfTable);
       logger.info({ slot, table: rel.subject, rows: rowsOfTable }, `snapshot of ${rel.subject} done: ${rowsOfTable} rows`);
     }
@@ -137,4 +152,49 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
     client.release();
     await producer.disconnect();
   }
+}
+
+/**
+ * One page's rows as records within their topic's limits: a row too large goes without its
+ * largest values (or, if even that does not fit, not at all), and gets a dead letter saying so.
+ */
+function pageRecords(
+  options: SnapshotOptions,
+  rel: RelationInfo,
+  context: SnapshotContext,
+  rows: readonly Record<string, string | null>[],
+  traceId: string,
+): { records: BuiltRecord[]; letters: BuiltRecord[] } {
+  const table = { fields: rel.fields, keyColumns: rel.primaryKey, writer: rel.writer };
+  const budget = options.budgets.recordBudget(rel.topic);
+  const records: BuiltRecord[] = [];
+  const letters: BuiltRecord[] = [];
+  for (const row of rows) {
+    const event = mapSnapshotRead(rel, context, row);
+    const fit = fitChange(event, table, traceId, budget);
+    if (fit.kind !== 'fits') {
+      const letter = tooLargeRecord({
+        subject: rel.subject,
+        topic: rel.topic,
+        eventId: event.envelope.eventId,
+        commitLsn: context.consistentPoint,
+        op: 'r',
+        key: event.key,
+        limitBytes: options.budgets.limit(rel.topic),
+        recordBytes: fit.originalBytes,
+        leftOut: fit.kind === 'shrunk' ? fit.leftOut : fit.columns,
+        produced: fit.kind === 'shrunk',
+        nowMs: context.nowMs,
+      });
+      options.logger.error(
+        { table: rel.subject, eventId: event.envelope.eventId },
+        `${letter.reason}. Inspect it with 'pipeline dlq list --service cdc-reader'`,
+      );
+      letters.push(letter);
+      options.metrics.deadLetters.inc({ table: rel.subject });
+      options.metrics.tooLarge.inc({ table: rel.subject, produced: fit.kind === 'shrunk' ? 'without_values' : 'not_produced' });
+    }
+    if (fit.kind !== 'too-large') records.push(fit.record);
+  }
+  return { records, letters };
 }

@@ -1,4 +1,4 @@
-import { ensureSchemaTopic, ensureTopics, retentionConfig } from '@pipeline/kafka';
+import { ensureSchemaTopic, ensureTopics, readTopicLimits, retentionConfig } from '@pipeline/kafka';
 import { cdcTopic } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type { PublishedTable } from './catalog';
@@ -16,12 +16,21 @@ export interface ReaderTopicsSpec {
   schemaTopic: string;
 }
 
+/** What the reader needs to know of the topics it writes. */
+export interface ReaderTopics {
+  /** Partition count of each table's topic (truncates and end-of-snapshot records go to each). */
+  partitions: Map<string, number>;
+  /** max.message.bytes of every topic the reader writes records to. */
+  limits: Map<string, number>;
+}
+
 /**
  * Every captured table's topic (and the transaction topic), the dead-letter topic and the schema
- * topic, created before streaming (consumers wait for them). Returns the partition count of each
- * table's topic, which truncates are sent to.
+ * topic, created before streaming (consumers wait for them); then what the brokers say of them:
+ * each table topic's partition count, and each topic's max.message.bytes (read anew every
+ * session, so a limit raised after a refusal counts at the next one).
  */
-export async function ensureReaderTopics(kafka: Kafka, spec: ReaderTopicsSpec): Promise<Map<string, number>> {
+export async function ensureReaderTopics(kafka: Kafka, spec: ReaderTopicsSpec): Promise<ReaderTopics> {
   const topics = spec.tables.map((t) => cdcTopic(spec.topicPrefix, `${t.schema}.${t.table}`));
   if (spec.transactionsTopic) topics.push(spec.transactionsTopic);
   const admin = kafka.admin();
@@ -34,7 +43,10 @@ export async function ensureReaderTopics(kafka: Kafka, spec: ReaderTopicsSpec): 
     ]);
     await ensureSchemaTopic(admin, spec.schemaTopic, spec.replicationFactor);
     const metadata = await admin.fetchTopicMetadata({ topics });
-    return new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    return {
+      partitions: new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length])),
+      limits: await readTopicLimits(admin, [...topics, spec.deadLetterTopic]),
+    };
   } finally {
     await admin.disconnect();
   }

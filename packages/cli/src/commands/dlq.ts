@@ -34,7 +34,7 @@ interface LetterView extends DeadLetter {
 
 const groupOf = (options: LetterOptions): string => options.group ?? options.service;
 
-/** The cdc-reader's dead letters are changes it could not encode, on CDC_DLQ_TOPIC; it has no consumer group. */
+/** The cdc-reader's dead letters (changes it could not encode, or too large for their topic) are on CDC_DLQ_TOPIC; it has no consumer group. */
 const READER = 'cdc-reader';
 const isReader = (options: LetterOptions): boolean => options.service === READER;
 
@@ -156,7 +156,7 @@ function listCommand(): Command {
 function showCommand(): Command {
   return withCommon(
     new Command('show').description(
-      "One dead letter: headers, the decoded envelope (the cdc-reader's: the change it could not encode), the error with its stack",
+      "One dead letter: headers, the decoded envelope (the cdc-reader's: the change it could not encode, or what was left out of one too large), the error with its stack",
     ),
     false,
   )
@@ -212,7 +212,7 @@ function showCommand(): Command {
             decodeError
               ? `value (does not decode: ${decodeError})\n  ${view.valuePreview}`
               : isReader(options)
-                ? `change (the cdc-reader could not encode it)\n${JSON.stringify(change, null, 2)}`
+                ? `${letter.errorCode === 'CHANGE_TOO_LARGE' ? 'change (too large for its topic: what was left out, never the values)' : 'change (the cdc-reader could not encode it)'}\n${JSON.stringify(change, null, 2)}`
                 : `envelope\n${JSON.stringify(envelope, null, 2)}`,
             'stack',
             letter.errorStack,
@@ -238,7 +238,8 @@ function redriveCommand(): Command {
       if (isReader(options)) {
         throw new CliError(
           "the cdc-reader's dead letters cannot be redriven: each is a change it could not encode into the event contract " +
-            '(a value the row schema cannot hold), and sending the same change again fails the same way. Fix the row at the source: ' +
+            '(a value the row schema cannot hold), or one too large for its topic (it went without its largest values, or not at all), ' +
+            'and sending the same change again fails the same way. Fix the row at the source (or raise the topic’s max.message.bytes): ' +
             'its next change carries the corrected row to every consumer (or take a new snapshot: stop the reader, `pipeline slot drop`, ' +
             'start it). Then mark the letter handled: `pipeline dlq resolve --service cdc-reader --at P:O --note "…"`',
         );

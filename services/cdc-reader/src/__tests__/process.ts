@@ -58,6 +58,8 @@ export interface TestReader {
   slot: string;
   prefix: string;
   schemaTopic: string;
+  /** Its CDC_DLQ_TOPIC. */
+  deadLetterTopic: string;
   /** Resolves once the reader has published every change committed before the call. */
   published(db: { pool: Pool }, timeoutMs?: number): Promise<void>;
   /** Starts the reader again with the same slot and topics (and `env` added), once it was stopped. */
@@ -70,13 +72,14 @@ export async function startTestReader(db: { readerUrl: string }, name: string): 
   const slot = uniqueName(`slot_${name}`);
   const prefix = uniqueName(`test_${name}`);
   const schemaTopic = uniqueName(`_pipeline.schemas.${name}`);
+  const deadLetterTopic = uniqueName(`_pipeline.cdc.dlq.${name}`);
   const env = {
     DATABASE_URL: db.readerUrl,
     KAFKA_BROKERS: sharedStack().endpoints.kafkaBrokers.join(','),
     CDC_SLOT_NAME: slot,
     CDC_TOPIC_PREFIX: prefix,
     CDC_SCHEMA_TOPIC: schemaTopic,
-    CDC_DLQ_TOPIC: uniqueName(`_pipeline.cdc.dlq.${name}`),
+    CDC_DLQ_TOPIC: deadLetterTopic,
     LOG_LEVEL: testLogLevel('warn'),
   };
   let child = await startReaderProcess(env, await freePort());
@@ -87,6 +90,7 @@ export async function startTestReader(db: { readerUrl: string }, name: string): 
     slot,
     prefix,
     schemaTopic,
+    deadLetterTopic,
     published: async (target, timeoutMs = 120_000) => {
       const { rows } = await target.pool.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
       // A change after everything so far: once the reader confirmed it, it has published all before it.

@@ -32,6 +32,8 @@ export interface ProcessorChild extends TestChild {
 /** A test database, the real cdc-reader, an SES fault proxy in front of the shared SES endpoint, and order-processor processes. */
 export interface OrderStack {
   db: TestDatabase;
+  /** The cdc-reader streaming `db` (its topics, slot, dead-letter topic). */
+  reader: TestReader;
   kafka: Kafka;
   topic: string;
   group: string;
@@ -69,6 +71,7 @@ export async function orderStack(name: string, options: { beforeReader?: (db: Te
   const watchers: TestChild[] = [];
   const stack: OrderStack = {
     db,
+    reader,
     kafka,
     topic: `${prefix}.public.orders`,
     group,
