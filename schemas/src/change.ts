@@ -51,3 +51,13 @@ export function toChange<Row>({ subject, envelope }: DecodedChange<Row>): Change
     after: envelope.after,
   } as Change<Row>;
 }
+
+/**
+ * Whether a change's `side.column` holds a placeholder instead of its value: PostgreSQL did not
+ * send it (an unchanged TOAST value without the old row), or the reader left it out of a change
+ * too large for its topic. A handler never stores or acts on such a value: it reads the current
+ * row, keeps what it stored, or dead-letters the change saying why.
+ */
+export function isUnavailable(change: { readonly unavailable: readonly string[] }, side: 'before' | 'after', column: string): boolean {
+  return change.unavailable.includes(`${side}.${column}`);
+}

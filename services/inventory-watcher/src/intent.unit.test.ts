@@ -8,10 +8,15 @@ const row = (quantity: number, reorder_threshold: number): InventoryRow => ({
   quantity,
   reorder_threshold,
 });
-const change = (op: 'c' | 'u' | 'd' | 'r' | 't', before: InventoryRow | null, after: InventoryRow | null): Change<InventoryRow> =>
+const change = (
+  op: 'c' | 'u' | 'd' | 'r' | 't',
+  before: InventoryRow | null,
+  after: InventoryRow | null,
+  unavailable: string[] = [],
+): Change<InventoryRow> =>
   toChange({
     subject: 'public.inventory',
-    envelope: { ...edgeEnvelope<InventoryRow>('public.inventory', op, before, after), eventId: 'sys:0/1:0' },
+    envelope: { ...edgeEnvelope<InventoryRow>('public.inventory', op, before, after), eventId: 'sys:0/1:0', unavailable },
   });
 
 describe('what an inventory change asks of the watcher', () => {
@@ -37,6 +42,32 @@ describe('what an inventory change asks of the watcher', () => {
     ['a restock closes', change('u', row(4, 5), row(5, 5)), request('close', { source: 'change' })],
     ['an update without its old row evaluates', change('u', null, row(4, 5)), request('evaluate', { source: 'change' })],
     ['a snapshot row evaluates', change('r', null, row(4, 5)), request('evaluate', { source: 'snapshot' })],
+    // A placeholder (0 for a number) is never judged: the item's current row is.
+    [
+      'a change whose new quantity is unavailable evaluates the current row',
+      change('u', row(6, 5), row(0, 5), ['after.quantity']),
+      request('evaluate', { source: 'change' }),
+    ],
+    [
+      'an insert whose threshold is unavailable evaluates the current row',
+      change('c', null, row(6, 0), ['after.reorder_threshold']),
+      request('evaluate', { source: 'change' }),
+    ],
+    [
+      'an update whose old quantity is unavailable is judged without its old row',
+      change('u', row(0, 5), row(4, 5), ['before.quantity']),
+      request('evaluate', { source: 'change' }),
+    ],
+    [
+      'an unavailable column the rule does not read changes nothing',
+      change('u', row(6, 5), row(4, 5), ['after.attributes', 'before.attributes']),
+      request('open', { source: 'change' }),
+    ],
+    [
+      'a placeholder is not an invalid row',
+      change('u', row(6, 5), { ...row(4, 5), quantity: 0, reorder_threshold: 0 }, ['after.quantity', 'after.reorder_threshold']),
+      request('evaluate', { source: 'change' }),
+    ],
     ['a delete cancels', change('d', row(4, 5), null), request('cancel', { source: 'change' })],
     ['a truncate looks for orphans', change('t', null, null), { kind: 'orphans' }],
   ])('%s', (_name, input, expected) => {

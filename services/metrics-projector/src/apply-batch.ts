@@ -1,6 +1,7 @@
 import type { PoolClient } from '@pipeline/db';
 import { type Change, isSnapshotEnd, type OpportunitiesRow, type SnapshotEnd } from '@pipeline/schemas';
 import { type Applied, applyChange, applySnapshotEnd, isOlder, positionOf, transitionOf } from './apply';
+import { withCountedColumns } from './counted-columns';
 import { BucketTotals, difference, nextState } from './state';
 import {
   applyBuckets,
@@ -56,15 +57,16 @@ export async function applyChanges(
     if (change.op === 't') continue; // not in a batch folded here (see above)
     const row = rowOf(change);
     const position = positionOf(change.eventId);
-    const transition = transitionOf(change);
-    if (transition) transitions.push(transition);
     const current = stored.get(row.id);
+    const counted = withCountedColumns(change, current?.state);
+    const transition = transitionOf(counted);
+    if (transition) transitions.push(transition);
     if (isOlder(position, current?.position ?? floor)) {
       results.push('older');
       continue;
     }
-    const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
-    const after = change.op === 'd' ? undefined : nextState(current?.state, change.after, at);
+    const at = counted.op === 'r' ? counted.after.updated_at : counted.source.commitTs;
+    const after = counted.op === 'd' ? undefined : nextState(current?.state, counted.after, at);
     const moved = difference(current?.state, after);
     buckets.add(moved);
     stored.set(row.id, { state: after, deleted: after === undefined, position, partition });

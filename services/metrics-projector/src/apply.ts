@@ -8,6 +8,7 @@ import {
   type OpportunitiesRow,
   type SnapshotEnd,
 } from '@pipeline/schemas';
+import { withCountedColumns } from './counted-columns';
 import { BucketTotals, difference, nextState, type ProjectedState } from './state';
 import {
   applyBuckets,
@@ -43,12 +44,13 @@ export async function applyChange(client: PoolClient, change: Change<Opportuniti
     return 'truncated';
   }
   const row = change.op === 'd' ? change.before : change.after;
-  const transition = transitionOf(change);
-  if (transition) await insertTransition(client, transition);
   const stored = await readStored(client, row.id);
+  const counted = withCountedColumns(change, stored?.state);
+  const transition = transitionOf(counted);
+  if (transition) await insertTransition(client, transition);
   if (isOlder(position, stored?.position ?? (await readFloor(client, partition)))) return 'older';
-  const at = change.op === 'r' ? change.after.updated_at : change.source.commitTs;
-  const after = change.op === 'd' ? undefined : nextState(stored?.state, change.after, at);
+  const at = counted.op === 'r' ? counted.after.updated_at : counted.source.commitTs;
+  const after = counted.op === 'd' ? undefined : nextState(stored?.state, counted.after, at);
   return (await moveTo(client, row.id, stored?.state, after, position, partition)) ? 'moved' : 'unchanged';
 }
 

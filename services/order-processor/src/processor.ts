@@ -86,6 +86,19 @@ export class OrderProcessor {
     return 'processed';
   }
 
+  /**
+   * A change of the order whose status is unavailable: what its current status asks. Pending: the
+   * new-order steps (each done once); shipped or cancelled: that email (sent once); else nothing.
+   */
+  async byCurrentStatus(orderId: string, ctx: Context): Promise<HandlerResult> {
+    const order = await loadOrder(ctx.pool, orderId);
+    if (!order) return skip(ctx.logger, `order ${orderId} no longer exists`);
+    ctx.logger.info({ orderId, status: order.status }, 'the change carries no status: judged by the order as it is now');
+    if (order.status === 'pending') return this.newOrder(orderId, ctx);
+    if (order.status === 'shipped' || order.status === 'cancelled') return this.statusChanged(orderId, order.status, ctx);
+    return skip(ctx.logger, `order ${orderId} is ${order.status}: nothing to do`);
+  }
+
   /** A status change a customer hears about: shipped, or cancelled (whose stock goes back first, once). */
   async statusChanged(orderId: string, kind: Exclude<EmailKind, 'confirmation'>, ctx: Context): Promise<HandlerResult> {
     const { metrics } = this.deps;

@@ -17,16 +17,22 @@ import { uniqueName } from '../database';
 import { freePort } from '../private-stack';
 import { sharedStack } from '../shared-stack';
 
-/** A change as the cdc-reader writes it: Avro single-object value, event-id header, keyed by the row's id. */
+/**
+ * A change as the cdc-reader writes it: Avro single-object value, event-id header, keyed by the
+ * row's id. `before` (an update's old row, default `row`) and `unavailable` (columns holding a
+ * placeholder) shape it further.
+ */
 export function changeMessage<S extends Subject>(
   subject: S,
   eventId: string,
   op: 'c' | 'u' | 'd',
   row: RowTypes[S],
+  options: { before?: RowTypes[S]; unavailable?: string[] } = {},
 ): { envelope: Envelope<RowTypes[S]>; message: Message } {
   const envelope = {
-    ...edgeEnvelope<RowTypes[S]>(subject, op, op === 'c' ? null : row, op === 'd' ? null : row),
+    ...edgeEnvelope<RowTypes[S]>(subject, op, op === 'c' ? null : (options.before ?? row), op === 'd' ? null : row),
     eventId,
+    ...(options.unavailable ? { unavailable: options.unavailable } : {}),
   };
   return {
     envelope,
