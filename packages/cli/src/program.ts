@@ -4,6 +4,7 @@ import { demoCommand } from './commands/demo';
 import { dlqCommand } from './commands/dlq';
 import { effectsCommand } from './commands/effects';
 import { inventoryCommand } from './commands/inventory';
+import { invoicesCommand } from './commands/invoices';
 import { jobsCommand } from './commands/jobs';
 import { migrateCommand } from './commands/migrate';
 import { projectionCommand } from './commands/projection';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     .addCommand(jobsCommand())
     .addCommand(effectsCommand())
     .addCommand(inventoryCommand())
+    .addCommand(invoicesCommand())
     .addCommand(startCommand())
     .addCommand(statusCommand())
     .addCommand(demoCommand())

@@ -78,13 +78,20 @@ export interface ServiceTaskRun extends ConnectionOptions {
   verbose?: boolean;
   /** Each log line the service writes (stderr, JSON), as it comes. */
   onLogLine?: (line: string) => void;
+  /** Settings the task needs beyond the CLI's environment (the local stack's, say). */
+  env?: Record<string, string>;
 }
 
 /** Runs a task of a service's entry point (`node dist/main.js <task> …`) with the service's environment: its result line, exit code and log. */
 export async function runServiceTask(run: ServiceTaskRun): Promise<{ code: number; result: unknown; stderr: string[] }> {
   const entry = entryOf(run.service, run.entry);
   const brokers = run.brokers ?? cliEnv().KAFKA_BROKERS;
-  const env = { ...processEnv(), DATABASE_URL: databaseUrlOf(run), ...(brokers ? { KAFKA_BROKERS: brokersOf(run).join(',') } : {}) };
+  const env = {
+    ...processEnv(),
+    ...run.env,
+    DATABASE_URL: databaseUrlOf(run),
+    ...(brokers ? { KAFKA_BROKERS: brokersOf(run).join(',') } : {}),
+  };
   const args = entry.endsWith('.ts') ? ['--require', 'tsx/cjs', entry, ...run.args] : [entry, ...run.args];
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];

@@ -3,11 +3,16 @@ import { isUuid } from '@pipeline/runtime';
 
 /**
  * Signed invoice links: `/invoices/<order id>.pdf?expires=<unix seconds>&signature=<base64url>`,
- * the signature an HMAC-SHA256 over the path and the expiry with INVOICE_LINK_SECRET.
+ * the signature an HMAC-SHA256 over the path and the expiry with INVOICE_LINK_SECRET. A link is a
+ * bearer token: it is minted (for the email, or `pipeline invoices link`), never stored; the order
+ * keeps only the invoice's address (`invoiceAddress`), which opens nothing by itself.
  */
 const PATH = /^\/invoices\/([^/]+)\.pdf$/;
 
 export const invoicePath = (orderId: string): string => `/invoices/${orderId}.pdf`;
+
+/** Where an order's invoice is served, without a signature: what `orders.invoice_url` holds. */
+export const invoiceAddress = (baseUrl: string, orderId: string): string => `${baseUrl}${invoicePath(orderId)}`;
 
 function signature(secret: string, path: string, expires: number): Buffer {
   return createHmac('sha256', secret).update(`${path}\n${expires}`).digest();
@@ -35,8 +40,10 @@ export function checkInvoiceRequest(url: URL, secret: string, nowSeconds: number
   if (!expiresText || !given) return { ok: false, status: 403, reason: 'the link is not signed' };
   if (!/^\d{1,12}$/.test(expiresText)) return { ok: false, status: 403, reason: 'the link is not valid' };
   const expires = Number(expiresText);
-  const expected = signature(secret, url.pathname, expires);
-  const actual = Buffer.from(given, 'base64url');
+  // Compared as the canonical text: base64url decoding ignores the unused bits of the last
+  // character, so several spellings decode to the same bytes; only the one we wrote is valid.
+  const expected = Buffer.from(signature(secret, url.pathname, expires).toString('base64url'));
+  const actual = Buffer.from(given);
   if (actual.length !== expected.length || !timingSafeEqual(actual, expected))
     return { ok: false, status: 403, reason: 'the link is not valid' };
   if (expires < nowSeconds) return { ok: false, status: 403, reason: 'the link has expired: ask for a new one' };

@@ -68,11 +68,11 @@ export async function recordInvoiceStored(
   );
 }
 
-/** Confirms the order, only while it is still pending; false when it no longer is. */
-export async function confirmOrder(client: Queryable, orderId: string, invoiceUrl: string, sentAt: Date | null): Promise<boolean> {
+/** Confirms the order, only while it is still pending, with its invoice's (unsigned) address; false when it no longer is. */
+export async function confirmOrder(client: Queryable, orderId: string, invoiceAddress: string, sentAt: Date | null): Promise<boolean> {
   const { rowCount } = await client.query(
     `UPDATE orders SET status = 'confirmed', invoice_url = $2, confirmation_sent_at = $3 WHERE id = $1 AND status = 'pending'`,
-    [orderId, invoiceUrl, sentAt],
+    [orderId, invoiceAddress, sentAt],
   );
   return (rowCount ?? 0) > 0;
 }

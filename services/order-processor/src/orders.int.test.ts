@@ -5,6 +5,13 @@ import { eventually, runPipeline, sharedStack } from '@pipeline/testing';
 import { emailsTo, type OrderStack, orderStack, orderStatus, placeOrder } from './__tests__/harness';
 import { signInvoiceLink } from './invoice-link';
 
+/** The signed invoice link an email's text carries. */
+function linkIn(text: string | undefined): URL {
+  const found = /https?:\/\/\S+\/invoices\/[0-9a-f-]{36}\.pdf\?expires=\d+&signature=[A-Za-z0-9_-]+/.exec(text ?? '')?.[0];
+  if (!found) throw new Error(`no invoice link in the email: ${text}`);
+  return new URL(found);
+}
+
 function pdfText(pdf: Buffer, dir: string): string {
   const file = join(dir, `read-${Date.now()}.pdf`);
   writeFileSync(file, pdf);
@@ -101,9 +108,10 @@ describe('order-processor, end to end', () => {
       expect(text).toContain(expected);
     expect(text).toMatch(/Total\s+60\.37 PLN/);
 
-    // The link in the email (and in orders.invoice_url) downloads the very bytes attached.
-    expect(mail?.body.text).toContain(order.invoice_url);
-    const link = new URL(order.invoice_url ?? '');
+    // The signed link is in the email only; orders.invoice_url (captured, sent to Kafka and webhooks) holds the bare address.
+    const link = linkIn(mail?.body.text);
+    expect(order.invoice_url).toBe(`${link.origin}${link.pathname}`);
+    expect(order.invoice_url).not.toContain('signature');
     const port = stack.processors[0]?.port;
     const downloaded = await fetch(`http://127.0.0.1:${port}${link.pathname}${link.search}`);
     expect(downloaded.status).toBe(200);
@@ -134,13 +142,13 @@ describe('order-processor, end to end', () => {
   }, 60_000);
 
   it('serves an invoice only to a valid link: tampered, expired and unsigned get 403, a path with .. or an unknown id 404', async () => {
-    const { orderId } = await placeOrder(stack.db, {
+    const { orderId, email } = await placeOrder(stack.db, {
       customer: { name: 'Link Tester' },
       items: [{ name: 'Thing', quantity: 1, price: '5.00' }],
     });
-    const order = await confirmed(orderId);
+    await confirmed(orderId);
     const base = `http://127.0.0.1:${stack.processors[0]?.port}`;
-    const link = new URL(order.invoice_url ?? '');
+    const link = linkIn((await emailsTo(email))[0]?.body.text);
     const get = async (path: string) => (await fetch(`${base}${path}`)).status;
     const expires = link.searchParams.get('expires');
     const signature = link.searchParams.get('signature') ?? '';
@@ -158,6 +166,26 @@ describe('order-processor, end to end', () => {
       signInvoiceLink(base, stack.secret, '00000000-0000-4000-8000-000000000000', Math.floor(Date.now() / 1000) + 60),
     );
     expect(await get(`${unknown.pathname}${unknown.search}`)).toBe(404);
+
+    // Support staff mint a fresh link: it opens the invoice; an order without one is refused, saying why.
+    const cli = (args: string[]) =>
+      runPipeline(['invoices', 'link', ...args, '--database-url', stack.db.url, '--json'], {
+        INVOICE_LINK_SECRET: stack.secret,
+        INVOICE_STORE_DIR: stack.storeDir,
+        HTTP_PORT: String(stack.processors[0]?.port),
+      });
+    const minted = cli([orderId, '--ttl', '1h']);
+    expect([minted.status, minted.stderr]).toEqual([0, '']);
+    const fresh = JSON.parse(minted.stdout) as { url: string; expiresAt: string; invoiceNumber: string };
+    expect(fresh.invoiceNumber).toMatch(/^INV-/);
+    expect(Date.parse(fresh.expiresAt) - Date.now()).toBeGreaterThan(3_500_000);
+    const freshUrl = new URL(fresh.url);
+    expect(freshUrl.origin).toBe(base);
+    expect(await get(`${freshUrl.pathname}${freshUrl.search}`)).toBe(200);
+    const none = cli(['00000000-0000-4000-8000-000000000000']);
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toContain('has no stored invoice (yet)');
+    expect(cli(['not-an-order']).stderr).toContain('expected an order id (a uuid)');
   }, 60_000);
 
   it('items short of the total are retried until they arrive; still short after the last retry, or over it at once, a dead letter naming both amounts', async () => {

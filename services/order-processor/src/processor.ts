@@ -5,13 +5,14 @@ import { type Logger, PipelineError } from '@pipeline/runtime';
 import type { Config } from './config';
 import { emailData, itemsAgainstTotal } from './email-data';
 import type { EmailKind, EmailTemplates } from './emails';
-import { signInvoiceLink } from './invoice-link';
+import { invoiceAddress, signInvoiceLink } from './invoice-link';
 import type { InvoiceRenderer } from './invoice-renderer';
 import type { InvoiceStore } from './invoice-store';
 import type { OrderMetrics } from './metrics';
 import { composeRawEmail } from './mime';
 import { loadOrder, type OrderView } from './order';
 import { confirmOrder, invoiceNumberOf, putOnHold, recordInvoiceStored } from './order-state';
+import { checkRecipient } from './recipient';
 import { classifySendError, type SesSender } from './ses';
 import { releaseStock, reserveStock } from './stock';
 
@@ -35,7 +36,7 @@ type Context = ChangeContext<Config>;
  *  2. stock reserved, all or nothing (or the order goes on hold, and that is all);
  *  3. an invoice number, allocated once; the PDF rendered and stored once;
  *  4. the email, through the effects ledger (sent at most once; an unknown outcome stops for a person);
- *  5. the order confirmed with its link, in one transaction with the processed-event row.
+ *  5. the order confirmed with its invoice's address (never the signed link), in one transaction with the processed-event row.
  */
 export class OrderProcessor {
   constructor(private readonly deps: ProcessorDeps) {}
@@ -48,6 +49,8 @@ export class OrderProcessor {
       const order = await loadOrder(client, orderId, true);
       if (!order) return { status: 'gone' as const };
       if (order.status !== 'pending') return { status: 'not-pending' as const, was: order.status };
+      // Before anything is reserved: an order whose confirmation cannot go to one address waits, pending, for a person.
+      recipientOf(order, 'nothing was reserved or sent and the order stays pending');
       checkAmounts(order);
       const reserved = await reserveStock(client, orderId, order.items);
       if (reserved.status === 'short') {
@@ -76,7 +79,8 @@ export class OrderProcessor {
     const sent = await this.sendEmail(ctx, 'confirmation', order, { number: decided.invoice.number, url: link, expiresAt }, stored.bytes);
     const result = await ctx.processOnce(async (client) => {
       if (stored.written) await recordInvoiceStored(client, orderId, stored);
-      return confirmOrder(client, orderId, link, sent ? new Date() : null);
+      // The order keeps the invoice's address; the signed link (a bearer token) lives in the email only.
+      return confirmOrder(client, orderId, invoiceAddress(this.deps.invoiceBaseUrl, orderId), sent ? new Date() : null);
     });
     if (result.status === 'skipped') return 'skipped';
     if (result.result) {
@@ -139,13 +143,14 @@ export class OrderProcessor {
     pdf?: Buffer,
   ): Promise<boolean> {
     const { templates, ses, metrics, config } = this.deps;
+    const to = recipientOf(order, `the ${kind} email was not sent`);
     const spec = { key: `order:${order.id}`, effect: `email:${kind}`, policy: 'stop' as const };
     const outcome = await ctx.performEffect(spec, async () => {
       const rendered = templates.render(kind, emailData(order, config.SELLER_NAME, invoice));
       const raw = await composeRawEmail({
         ...rendered,
         from: config.SES_FROM_ADDRESS,
-        to: order.customer.email,
+        to,
         reference: `${spec.key}/${spec.effect}`,
         ...(pdf && invoice
           ? { attachments: [{ filename: `invoice-${invoice.number}.pdf`, content: pdf, contentType: 'application/pdf' }] }
@@ -154,13 +159,13 @@ export class OrderProcessor {
       const stopTimer = metrics.sesRequest.startTimer();
       try {
         const messageId = await ses.send(raw, {
-          to: order.customer.email,
+          to,
           reference: `${spec.key}/${spec.effect}`,
           effectKey: spec.key,
           effect: spec.effect,
         });
         stopTimer({ outcome: 'sent' });
-        return { providerRef: messageId, result: { to: order.customer.email, ...(invoice ? { invoiceUrl: invoice.url } : {}) } };
+        return { providerRef: messageId, result: { to, ...(invoice ? { invoiceLinkExpiresAt: invoice.expiresAt.toISOString() } : {}) } };
       } catch (error) {
         const failure = classifySendError((error as { cause?: unknown }).cause ?? error);
         stopTimer({ outcome: failure.kind === 'unknown' ? 'unknown' : 'not_sent' });
@@ -174,6 +179,22 @@ export class OrderProcessor {
     }
     return outcome.status !== 'abandoned';
   }
+}
+
+/**
+ * The one address the order's emails go to; a stored address that is not exactly one valid
+ * address (a list, a display name, a line break …) is a dead letter that names the order and the
+ * address and says what to do. `consequence` says what was (not) done.
+ */
+function recipientOf(order: OrderView, consequence: string): string {
+  const checked = checkRecipient(order.customer.email);
+  if (checked.ok) return checked.address;
+  throw new PipelineError(
+    `order ${order.id}: its customer's address ${JSON.stringify(order.customer.email.slice(0, 320))} is not one valid address ` +
+      `(${checked.reason}), so ${consequence}. Correct the address (customers.email of customer ${order.customer.id}), ` +
+      'then redrive this letter (`pipeline dlq redrive --service order-processor`)',
+    { code: 'INVALID_RECIPIENT', retriable: false },
+  );
 }
 
 /** Items short of the total may still be on their way (retriable); over it, the order is wrong. */

@@ -1,8 +1,9 @@
-import { type StartedConsumerService, startConsumerService } from '@pipeline/kit';
-import type { ServiceContext } from '@pipeline/runtime';
+import { startConsumerService } from '@pipeline/kit';
+import type { ServiceContext, StartedService } from '@pipeline/runtime';
 import { type Config, invoiceBaseUrl, SERVICE } from './config';
 import { EmailTemplates } from './emails';
 import { ordersHandler } from './handler';
+import { startInvoiceLinkTask } from './invoice-link-task';
 import { InvoiceRenderer } from './invoice-renderer';
 import { invoiceRoute } from './invoice-route';
 import { InvoiceStore } from './invoice-store';
@@ -15,7 +16,8 @@ import { nodeVersionNotice, SesSender } from './ses';
  * with the PDF attached and a signed link to it, and is confirmed; shipped and cancelled orders get
  * their emails. Invoices are served on the service's own port (`/invoices/<id>.pdf?…`).
  */
-export async function start(context: ServiceContext<Config>): Promise<StartedConsumerService> {
+export async function start(context: ServiceContext<Config>): Promise<StartedService> {
+  if (context.task?.name === 'invoice-link') return startInvoiceLinkTask(context, context.task.args);
   const { config } = context;
   // Templates compile and the store's folder exists before anything connects: a broken template stops the start.
   const templates = new EmailTemplates();

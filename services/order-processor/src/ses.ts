@@ -71,7 +71,8 @@ export class SesSender {
    */
   async send(raw: Buffer, what: { to: string; reference: string; effectKey: string; effect: string }): Promise<string> {
     try {
-      const answer = await this.client.send(new SendRawEmailCommand({ RawMessage: { Data: raw } }));
+      // Destinations: SES sends to the one checked address, whatever the message's headers say.
+      const answer = await this.client.send(new SendRawEmailCommand({ RawMessage: { Data: raw }, Destinations: [what.to] }));
       if (!answer.MessageId) throw new Error('SES answered without a MessageId');
       return answer.MessageId;
     } catch (error) {
