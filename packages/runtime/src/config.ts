@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ConfigError } from './errors';
+import { isSecretSetting, redactUrl } from './secrets';
 
 /** The environment as the process received it; passed in so tests never touch `process.env`. */
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -19,7 +20,7 @@ export function parseConfig<T extends z.ZodType>(service: string, schema: T, env
   const issues = result.error.issues.map((issue) => {
     const variable = issue.path.map(String).join('.') || '(environment)';
     const raw = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-    const got = raw === undefined ? 'it is not set' : `got ${JSON.stringify(redactIfSecret(variable, raw))}`;
+    const got = raw === undefined ? 'it is not set' : `got ${JSON.stringify(shownValue(variable, raw))}`;
     return `${variable}: ${issue.message} (${got})`;
   });
   throw new ConfigError(
@@ -31,8 +32,13 @@ export function parseConfig<T extends z.ZodType>(service: string, schema: T, env
 
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$/i;
 
-function redactIfSecret(variable: string, value: string): string {
-  return SECRET_NAME.test(variable) ? '[redacted]' : value;
+/** A wrong value as a configuration error may echo it: never a secret, never a URL's password. */
+function shownValue(variable: string, value: string): string {
+  if (SECRET_NAME.test(variable) || isSecretSetting(variable)) return '[redacted]';
+  if (value.includes('://')) return redactUrl(value);
+  // `user:password@host` without a scheme is not a URL, but holds credentials all the same.
+  if (/:[^@\s]*@/.test(value)) return '[redacted: it looks like it holds credentials]';
+  return value;
 }
 
 /** Reusable field parsers with messages that say what is expected. */

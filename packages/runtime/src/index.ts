@@ -7,6 +7,7 @@ export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
 export * from './random';
+export * from './secrets';
 export * from './service';
 export * from './task';
 export * from './uuid';

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { makeLogger, redactUrl } from './logger';
+import { makeLogger } from './logger';
+import { redactUrl } from './secrets';
 
 function capture(): { stream: Writable; lines: () => Record<string, unknown>[] } {
   const chunks: string[] = [];

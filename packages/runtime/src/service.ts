@@ -6,6 +6,7 @@ import { type HttpRoute, type ReadinessCheck, startHttpEndpoints } from './healt
 import { type RunningService, runService } from './lifecycle';
 import { type Logger, makeLogger } from './logger';
 import { makeMetricsRegistry } from './metrics';
+import { processSecrets } from './secrets';
 import { parseEntryArgs, runTask, type TaskOutcome, type TaskRequest } from './task';
 
 /** What a service's own start function receives: parsed config and the shared runtime pieces. */
@@ -59,11 +60,15 @@ export interface MainIo {
  * when the service reports a fatal error. With a task (`run-job NAME`) it does that task once,
  * prints its outcome as one JSON line on stdout (logs go to stderr) and exits with it.
  */
-export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = processEnv(), io: MainIo = {}): Promise<void> {
+export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env: Env = processEnv(), given: MainIo = {}): Promise<void> {
+  // Every secret setting's value is known before anything can be logged or printed: none ever is.
+  processSecrets.addSettings(env);
+  const writeError = given.writeError ?? ((text: string) => process.stderr.write(`${text}\n`));
+  const io: MainIo = { ...given, writeError: (text) => writeError(processSecrets.scrub(text)) };
   const args = parseEntryArgs(io.argv ?? process.argv.slice(2));
   if (args.kind === 'task') return runTask(definition, env, args.task, io);
   if (args.kind === 'usage') {
-    (io.writeError ?? ((text: string) => process.stderr.write(`${text}\n`)))(args.message);
+    io.writeError?.(args.message);
     (io.proc ?? process).exit(64);
     return Promise.resolve();
   }

@@ -89,7 +89,8 @@ export function stackConfigFromEnv(env: Env = inheritedEnv(), repoRoot: string =
     postgres: {
       port: port(env, 'PIPELINE_PG_PORT', DEFAULT_PORTS.postgres),
       user: 'pipeline',
-      password: 'pipeline',
+      // Set when the data folder is first created (initdb); the default is public, like the user's name.
+      password: env.PIPELINE_PG_PASSWORD || 'pipeline',
       database: 'pipeline',
     },
     kafka: {

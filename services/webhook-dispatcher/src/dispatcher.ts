@@ -1,5 +1,5 @@
 import { alertWebhookDead, type Pool } from '@pipeline/db';
-import { type Logger, sleep } from '@pipeline/runtime';
+import { type Logger, processSecrets, sleep } from '@pipeline/runtime';
 import {
   claimDue,
   type DueDelivery,
@@ -129,12 +129,14 @@ export class Dispatcher {
     return true;
   }
 
+  /** The subscription's signing secrets, opened; each becomes one the logger scrubs from every line. */
   private secrets(subscription: Subscription): string[] {
     const { box } = this.options;
     const secrets = [box.open(subscription.secretSealed, subscription.id)];
     if (subscription.previousSecretSealed && subscription.previousSecretUntil && subscription.previousSecretUntil.getTime() > Date.now()) {
       secrets.push(box.open(subscription.previousSecretSealed, subscription.id));
     }
+    for (const secret of secrets) processSecrets.add(secret);
     return secrets;
   }
 

@@ -1,3 +1,4 @@
+import { redactUrl } from '@pipeline/runtime';
 import { type ComponentStatus, makeStack, stackConfigFromEnv, type UpResult } from '@pipeline/stack';
 import { Command } from 'commander';
 import { formatDuration, formatTable, printJson } from '../output';
@@ -33,13 +34,20 @@ export function stackCommand(): Command {
           `  ${result.name.padEnd(10)} ${verb.padEnd(22)} ${result.address}${result.pid ? `  (pid ${result.pid})` : ''}\n`,
         );
       });
+      // A database of the user's own (DATABASE_URL) is shown without its password; the local one's is public.
+      const databaseUrl = local.config.postgres.externalUrl ? redactUrl(local.endpoints.databaseUrl) : local.endpoints.databaseUrl;
       if (options.json) {
-        printJson({ dir: local.config.dir, endpoints: local.endpoints, tookMs: Date.now() - started, components: results });
+        printJson({
+          dir: local.config.dir,
+          endpoints: { ...local.endpoints, databaseUrl },
+          tookMs: Date.now() - started,
+          components: results,
+        });
         return;
       }
       process.stdout.write(
         `ready in ${formatDuration(Date.now() - started)}\n` +
-          `  DATABASE_URL=${local.endpoints.databaseUrl}\n` +
+          `  DATABASE_URL=${databaseUrl}\n` +
           `  KAFKA_BROKERS=${local.endpoints.kafkaBrokers.join(',')}\n` +
           `  SES_ENDPOINT=${local.endpoints.sesEndpoint}\n` +
           `  Prometheus: ${local.endpoints.prometheusUrl} (scrapes what \`pipeline start\` runs)\n`,
