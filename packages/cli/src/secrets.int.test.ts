@@ -1,10 +1,9 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { eventually, freePort, inheritedEnv, SesFaultProxy } from '@pipeline/testing';
+import { eventually, freePort, inheritedEnv, runPipelineAsync, SesFaultProxy } from '@pipeline/testing';
 import { Kafka, logLevel } from 'kafkajs';
 import { PipelineRun } from './__tests__/pipeline-run';
 
@@ -34,23 +33,11 @@ describe('secrets stay secret', () => {
   let proxy: SesFaultProxy;
   let env: Record<string, string | undefined>;
 
-  /** Runs the CLI without blocking this process: the SES proxy and the receiver live here. */
+  /** Runs the CLI without blocking this process (the SES proxy and the receiver live here), keeping what it printed. */
   const cli = async (args: string[], extra: Record<string, string> = {}) => {
-    const child = spawn(process.execPath, [join(harness.repoRoot, 'packages', 'cli', 'bin', 'pipeline.js'), ...args], {
-      env: { ...env, ...extra },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += String(chunk);
-    });
-    const [status] = (await once(child, 'close')) as [number | null];
-    outputs.push({ what: `pipeline ${args.join(' ')}`, text: `${stdout}${stderr}` });
-    return { status, stdout, stderr };
+    const run = await runPipelineAsync(args, { ...env, ...extra }, { exactEnv: true });
+    outputs.push({ what: `pipeline ${args.join(' ')}`, text: `${run.stdout}${run.stderr}` });
+    return run;
   };
 
   beforeAll(async () => {

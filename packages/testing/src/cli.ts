@@ -24,10 +24,20 @@ export function runPipeline(args: readonly string[], env: Record<string, string>
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-/** `runPipeline` without blocking this process (a test that keeps writing while the command runs). */
-export function runPipelineAsync(args: readonly string[], env: Record<string, string> = {}): Promise<CliResult> {
+/**
+ * `runPipeline` without blocking this process (a test that keeps writing while the command runs,
+ * or serves what the command talks to). `exactEnv`: run with `env` alone, not added to this process's.
+ */
+export function runPipelineAsync(
+  args: readonly string[],
+  env: Record<string, string | undefined> = {},
+  options: { exactEnv?: boolean } = {},
+): Promise<CliResult> {
   const repoRoot = sharedStack().config.repoRoot;
-  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'pipeline'), [...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+  const child = spawn(join(repoRoot, 'node_modules', '.bin', 'pipeline'), [...args], {
+    cwd: repoRoot,
+    env: options.exactEnv ? env : { ...process.env, ...env },
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => {
