@@ -32,7 +32,9 @@ export const configSchema = serviceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).
     .string()
     .min(1)
     .default('_pipeline.cdc.dlq')
-    .describe('Where changes that cannot be encoded go (with the error), instead of stopping the reader.'),
+    .describe(
+      'Where the reader tells of a change it could not encode, or one too large for its topic (with what to do), instead of stopping.',
+    ),
   CDC_RECONNECT_MAX_DELAY_MS: envFields
     .positiveInt(10_000)
     .describe('Longest wait between reconnection attempts, ms (backoff starts at 250).'),
@@ -57,7 +59,7 @@ export const configSchema = serviceEnvSchema({ httpPort: HTTP_PORTS[SERVICE] }).
     .enum(['none', 'gzip'], { error: 'expected none or gzip' })
     .default('none')
     .describe(
-      "Compression of what the reader produces. Kafka's max.message.bytes then applies to the compressed batch: values that compress well fit where they would not uncompressed; the reader still keeps every batch within the limit uncompressed, and compresses only a change too large that way to see whether it fits.",
+      "Compression of what the reader produces: none or gzip. Kafka's max.message.bytes then applies to the compressed batch: a change too large uncompressed goes whole if its value compressed fits with a tenth of the limit to spare; batches are still kept within the limit uncompressed.",
     ),
   CDC_READER_PASSWORD: envFields
     .nonEmpty()
