@@ -9,6 +9,7 @@ import { benchOrders } from './orders';
 import { benchProjector } from './projector';
 import { benchStackUp } from './stack-up';
 import { benchWebhooks } from './webhooks';
+import { benchWebhooksHostile } from './webhooks-hostile';
 
 const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }> = {
   stack: { describe: 'cold, warm and reused `pipeline stack up`', run: () => benchStackUp() },
@@ -37,6 +38,10 @@ const BENCHMARKS: Record<string, { describe: string; run: () => Promise<void> }>
     describe:
       'webhook-dispatcher: deliveries per second to a fast local receiver beside signed POSTs alone; commit-to-receiver p99 at 50/s',
     run: () => benchWebhooks(),
+  },
+  'webhooks-hostile': {
+    describe: 'webhook-dispatcher: a healthy endpoint’s commit-to-receiver p50/p99 at 50/s alone, then beside ten hostile receivers',
+    run: () => benchWebhooksHostile(),
   },
 };
 
