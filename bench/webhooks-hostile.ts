@@ -56,6 +56,7 @@ export async function benchWebhooksHostile(): Promise<void> {
     WEBHOOK_BACKOFF_BASE_MS: '500',
     WEBHOOK_BACKOFF_MAX_MS: '5000',
     WEBHOOK_RESPONSE_TIMEOUT_MS: '5000',
+    ...(process.env.BENCH_HOSTILE_POOL ? { DATABASE_POOL_MAX: process.env.BENCH_HOSTILE_POOL } : {}),
   });
   const hostile = spawn(process.execPath, ['--require', 'tsx/cjs', join(__dirname, 'hostile-receivers-child.ts')], {
     stdio: ['pipe', 'pipe', 'inherit'],
@@ -77,6 +78,24 @@ export async function benchWebhooksHostile(): Promise<void> {
     const [line] = (await once(createInterface({ input: hostile.stdout as NodeJS.ReadableStream }), 'line')) as [string];
     for (const [kind, url] of Object.entries(JSON.parse(line) as Record<string, string>)) await subscribe(kind, url);
     const beside = await phase('beside');
+    // Where the healthy endpoint's time goes: commit → queued (the consumer), queued → answered (claim, send, settle).
+    const { rows: stages } = await db.pool.query<{ queued_p99: number; sent_p99: number; queued_p50: number; sent_p50: number }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY q) AS queued_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY q) AS queued_p99,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY a) AS sent_p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY a) AS sent_p99
+         FROM (SELECT extract(epoch FROM d.created_at - d.committed_at) * 1000 AS q,
+                      extract(epoch FROM min(t.attempted_at) - d.created_at) * 1000 AS a
+                 FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
+                 JOIN webhook_attempts t ON t.delivery_id = d.id
+                WHERE s.name = 'healthy' AND d.payload->'record'->>'sku' LIKE 'beside-%'
+                GROUP BY d.id) x`,
+    );
+    const stage = stages[0];
+    if (stage) {
+      log(
+        `beside them, the healthy endpoint's changes: commit to queued p50 ${Math.round(stage.queued_p50)} ms, p99 ${Math.round(stage.queued_p99)} ms; ` +
+          `queued to answered and recorded p50 ${Math.round(stage.sent_p50)} ms, p99 ${Math.round(stage.sent_p99)} ms`,
+      );
+    }
     const { rows } = await db.pool.query<{ verdict: string; n: number }>(
       `SELECT a.verdict, count(*)::int AS n FROM webhook_attempts a JOIN webhook_subscriptions s ON s.id = a.subscription_id
         WHERE s.name <> 'healthy' GROUP BY a.verdict ORDER BY a.verdict`,

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureTopics } from '@pipeline/kafka';
 import type { OpportunitiesRow, OrdersRow, RowTypes, Subject } from '@pipeline/schemas';
 import { listSubjects } from '@pipeline/schemas';
 import { firstEdgeRow } from '@pipeline/schemas/fixtures';
@@ -76,7 +77,10 @@ describe('consumers never store or act on a placeholder', () => {
     kafka = testKafka('unavailable');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: listSubjects().map((s) => ({ topic: `${prefix}.${s}`, numPartitions: 1 })) });
+    await ensureTopics(
+      admin,
+      listSubjects().map((s) => ({ topic: `${prefix}.${s}`, numPartitions: 1, replicationFactor: 1 })),
+    );
     await admin.disconnect();
     await receiver.start();
     await addSubscription(

@@ -34,21 +34,8 @@ export function dlqSelector(service: string, group: string): string {
  */
 export async function alertDeadLetter(pool: Pool, alert: DeadLetterAlert, windowMs: number): Promise<boolean> {
   return withTransaction(pool, async (client) => {
-    const { rows } = await client.query<{ previous: string }>(
-      `INSERT INTO admin_alert_windows AS w (service, consumer_group, error_code, last_alert_at) VALUES ($1, $4, $2, now())
-       ON CONFLICT (service, consumer_group, error_code) DO UPDATE SET last_alert_at = now(), suppressed = 0
-         WHERE w.last_alert_at <= now() - make_interval(secs => $3::double precision / 1000)
-       RETURNING (SELECT suppressed FROM admin_alert_windows WHERE service = $1 AND consumer_group = $4 AND error_code = $2)::text AS previous`,
-      [alert.service, alert.errorCode, windowMs, alert.group],
-    );
-    if (rows.length === 0) {
-      await client.query(
-        'UPDATE admin_alert_windows SET suppressed = suppressed + 1 WHERE service = $1 AND consumer_group = $3 AND error_code = $2',
-        [alert.service, alert.errorCode, alert.group],
-      );
-      return false;
-    }
-    const earlier = Number(rows[0]?.previous ?? 0);
+    const window = await openAlertWindow(client, { service: alert.service, group: alert.group, code: alert.errorCode }, windowMs);
+    if (window === undefined) return false;
     const selector = dlqSelector(alert.service, alert.group);
     await notifyAdmins(
       client,
@@ -57,12 +44,39 @@ export async function alertDeadLetter(pool: Pool, alert: DeadLetterAlert, window
       `${alert.errorMessage.slice(0, 500)} — from ${alert.topic} partition ${alert.partition} offset ${alert.offset}` +
         `${alert.eventId ? `, event ${alert.eventId}` : ''}` +
         `${alert.group === alert.service ? '' : `, consumer group ${alert.group}`}.` +
-        `${earlier > 0 ? ` ${earlier} more with this error since the last alert.` : ''}` +
+        `${window.suppressed > 0 ? ` ${window.suppressed} more with this error since the last alert.` : ''}` +
         ` Inspect: \`pipeline dlq list ${selector}\`. Once the cause is fixed: \`pipeline dlq redrive ${selector}\`;` +
         ` or mark it handled: \`pipeline dlq resolve ${selector} --at P:O --note "…"\`.`,
     );
     return true;
   });
+}
+
+/**
+ * One alert per key and window (`admin_alert_windows`): the first of a window opens it and learns
+ * how many were held back since the previous alert; one inside an open window is counted and
+ * held back (undefined).
+ */
+async function openAlertWindow(
+  client: PoolClient,
+  key: { service: string; group: string; code: string },
+  windowMs: number,
+): Promise<{ suppressed: number } | undefined> {
+  const { rows } = await client.query<{ previous: string }>(
+    `INSERT INTO admin_alert_windows AS w (service, consumer_group, error_code, last_alert_at) VALUES ($1, $4, $2, now())
+     ON CONFLICT (service, consumer_group, error_code) DO UPDATE SET last_alert_at = now(), suppressed = 0
+       WHERE w.last_alert_at <= now() - make_interval(secs => $3::double precision / 1000)
+     RETURNING (SELECT suppressed FROM admin_alert_windows WHERE service = $1 AND consumer_group = $4 AND error_code = $2)::text AS previous`,
+    [key.service, key.code, windowMs, key.group],
+  );
+  if (rows.length === 0) {
+    await client.query(
+      'UPDATE admin_alert_windows SET suppressed = suppressed + 1 WHERE service = $1 AND consumer_group = $3 AND error_code = $2',
+      [key.service, key.code, key.group],
+    );
+    return undefined;
+  }
+  return { suppressed: Number(rows[0]?.previous ?? 0) };
 }
 
 export interface JobFailureAlert {
@@ -94,14 +108,29 @@ export interface WebhookDeadAlert {
   error: string;
 }
 
-/** Tells the admins that a webhook delivery is dead: its last attempt failed, or the endpoint refused it. */
-export async function alertWebhookDead(pool: Pool, alert: WebhookDeadAlert): Promise<void> {
-  await notifyAdmins(
-    pool,
-    'webhook_dead',
-    `webhook-dispatcher: a delivery to ${alert.subscription} is dead`,
-    `Event ${alert.eventId} to ${alert.url} failed after ${alert.attempts} attempt${alert.attempts === 1 ? '' : 's'}; last error: ` +
-      `${alert.error.slice(0, 500)}. Inspect: \`pipeline webhooks log --endpoint ${alert.subscription} --failed\`. Once the endpoint ` +
-      `is fixed: \`pipeline webhooks redeliver --endpoint ${alert.subscription} --failed\`.`,
-  );
+/**
+ * Tells the admins that a webhook delivery is dead (its last attempt failed, or the endpoint or its
+ * address refused it): at most one notification per subscription per window, the next one saying
+ * how many more died in between, so an endpoint that refuses every change does not flood them.
+ * Returns whether a notification was written.
+ */
+export async function alertWebhookDead(pool: Pool, alert: WebhookDeadAlert, windowMs: number): Promise<boolean> {
+  return withTransaction(pool, async (client) => {
+    const window = await openAlertWindow(
+      client,
+      { service: 'webhook-dispatcher', group: alert.subscription, code: 'WEBHOOK_DEAD' },
+      windowMs,
+    );
+    if (window === undefined) return false;
+    await notifyAdmins(
+      client,
+      'webhook_dead',
+      `webhook-dispatcher: a delivery to ${alert.subscription} is dead`,
+      `Event ${alert.eventId} to ${alert.url} failed after ${alert.attempts} attempt${alert.attempts === 1 ? '' : 's'}; last error: ` +
+        `${alert.error.slice(0, 500)}.${window.suppressed > 0 ? ` ${window.suppressed} more deliveries to it died since the last alert.` : ''} ` +
+        `Inspect: \`pipeline webhooks log --endpoint ${alert.subscription} --failed\`. Once the endpoint ` +
+        `is fixed: \`pipeline webhooks redeliver --endpoint ${alert.subscription} --failed\`.`,
+    );
+    return true;
+  });
 }

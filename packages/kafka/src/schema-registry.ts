@@ -1,6 +1,7 @@
 import { type Fingerprint, type ParsedSchema, parseSchema, SCHEMA_TOPIC, SchemaCatalog, UnknownSchemaError } from '@pipeline/schemas';
 import type { Admin, Kafka, Producer } from 'kafkajs';
 import { readTopicToEnd } from './read-topic';
+import { ensureTopics } from './topics';
 
 /**
  * Schema distribution over Kafka (docs/architecture.md, "The event contract"): a writer publishes
@@ -10,26 +11,14 @@ import { readTopicToEnd } from './read-topic';
 
 /** Compaction keeps the latest record of each fingerprint forever; schemas are never deleted. */
 export async function ensureSchemaTopic(admin: Admin, topic = SCHEMA_TOPIC, replicationFactor = 1): Promise<void> {
-  const existing = await admin.listTopics();
-  if (existing.includes(topic)) return;
-  try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: 1,
-          replicationFactor,
-          configEntries: [
-            { name: 'cleanup.policy', value: 'compact' },
-            { name: 'min.compaction.lag.ms', value: '0' },
-          ],
-        },
-      ],
-    });
-  } catch (error) {
-    if ((error as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw error;
-  }
+  await ensureTopics(admin, [
+    {
+      topic,
+      numPartitions: 1,
+      replicationFactor,
+      configEntries: { 'cleanup.policy': 'compact', 'min.compaction.lag.ms': '0' },
+    },
+  ]);
 }
 
 /**

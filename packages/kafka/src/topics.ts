@@ -34,7 +34,10 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[], ti
       configEntries: Object.entries(spec.configEntries ?? {}).map(([name, value]) => ({ name, value })),
     }));
     try {
-      await admin.createTopics({ topics, waitForLeaders: true, timeout: timeoutMs });
+      // Not waitForLeaders: kafkajs then asks for metadata at once and fails with
+      // UNKNOWN_TOPIC_OR_PARTITION (retriable) while several clients create topics on a fresh
+      // broker; the wait below retries that until every partition has a leader.
+      await admin.createTopics({ topics, waitForLeaders: false, timeout: timeoutMs });
     } catch (error) {
       // Another process may have created one of them between listTopics and createTopics.
       if (!isTopicExists(error)) throw error;

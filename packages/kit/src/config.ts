@@ -17,8 +17,10 @@ export const kitEnvSchema = z.object({
   CDC_TOPIC_PREFIX: cdcTopicPrefixField().describe("Topics are <prefix>.<schema>.<table>; the cdc-reader's variable and default."),
   SCHEMA_TOPIC: z.string().min(1).default(SCHEMA_TOPIC).describe('The compacted topic the cdc-reader publishes its writer schemas to.'),
   DLQ_ALERT_WINDOW_MS: envFields
-    .positiveInt(900_000)
-    .describe('At most one admin notification per service, consumer group and error code within this window, ms.'),
+    .positiveInt(900_000, 7 * 24 * 3_600_000)
+    .describe(
+      'At most one admin notification per service, consumer group and error code within this window (the webhook-dispatcher: per subscription for dead deliveries), ms.',
+    ),
   BOOKKEEPING_RETENTION_DAYS: envFields
     .positiveInt(30)
     .describe("The daily prune-bookkeeping job deletes the service's event_outcomes and job_runs older than this, days."),

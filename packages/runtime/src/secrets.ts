@@ -84,7 +84,10 @@ export class SecretScrubber {
   }
 
   scrub(text: string): string {
-    let out = text.replace(URL_CREDENTIALS, '$1[redacted]@');
+    // A password redactUrl already replaced stays as it wrote it.
+    let out = text.replace(URL_CREDENTIALS, (whole, before: string, password: string) =>
+      password === 'redacted' || password === '[redacted]' ? whole : `${before}[redacted]@`,
+    );
     for (const value of this.sorted) if (out.includes(value)) out = out.split(value).join('[redacted]');
     return out;
   }

@@ -63,6 +63,7 @@ describe('secrets never reach a line', () => {
     const secrets = new SecretScrubber();
     secrets.add('a "quoted" secret value');
     expect(secrets.scrub('connect to postgres://u:hunter2@h:5432/db failed')).toBe('connect to postgres://u:[redacted]@h:5432/db failed');
+    expect(secrets.scrub('cannot connect to postgres://u:redacted@h/db')).toBe('cannot connect to postgres://u:redacted@h/db');
     expect(secrets.scrub(JSON.stringify({ v: 'a "quoted" secret value' }))).toBe('{"v":"[redacted]"}');
     expect(secrets.scrub(encodeURIComponent('a "quoted" secret value'))).toBe('[redacted]');
   });

@@ -74,15 +74,15 @@ describe('the verdict on whatever an attempt came to', () => {
     ],
     [
       'an invalid status line',
-      failureOf(code('HPE_INVALID_STATUS', 'Invalid status code: abc'), false, 10_000),
-      { kind: 'retry', reason: 'not a valid HTTP answer (HPE_INVALID_STATUS: Invalid status code: abc)' },
+      failureOf(code('HPE_INVALID_STATUS', 'Parse Error: Invalid status code'), false, 10_000),
+      { kind: 'retry', reason: 'not a valid HTTP answer (HPE_INVALID_STATUS: Parse Error: Invalid status code)' },
       null,
       'protocol',
     ],
     [
       '10,000 response headers',
-      failureOf(code('UND_ERR_HEADERS_OVERFLOW', 'Headers Overflow Error'), false, 10_000),
-      { kind: 'retry', reason: 'not a valid HTTP answer (UND_ERR_HEADERS_OVERFLOW: Headers Overflow Error)' },
+      failureOf(code('HPE_HEADER_OVERFLOW', 'Parse Error: Header overflow'), false, 10_000),
+      { kind: 'retry', reason: 'not a valid HTTP answer (HPE_HEADER_OVERFLOW: Parse Error: Header overflow)' },
       null,
       'protocol',
     ],
@@ -95,7 +95,7 @@ describe('the verdict on whatever an attempt came to', () => {
     ],
     [
       'a connection that took too long',
-      failureOf(code('UND_ERR_CONNECT_TIMEOUT', 'Connect Timeout Error'), false, 10_000),
+      failureOf(code('ETIMEDOUT', 'connect ETIMEDOUT 203.0.113.9:443'), false, 10_000),
       { kind: 'retry', reason: 'no answer within 10000 ms' },
       null,
       'timeout',

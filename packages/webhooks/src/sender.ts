@@ -1,15 +1,17 @@
-import type { Readable } from 'node:stream';
-import { Agent, buildConnector, request } from 'undici';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { isIP, type LookupFunction } from 'node:net';
 import { type AddressPolicy, checkedAddress, type Resolver, systemResolver } from './address-guard';
 
 /**
- * The HTTP client webhooks go out through (undici). Whatever a receiver answers ends in a
- * `SendOutcome`, never in a thrown error, and is bounded:
+ * The HTTP client webhooks go out through (Node's http and https). Whatever a receiver answers
+ * ends in a `SendOutcome`, never in a thrown error, and is bounded:
  * - the address: resolved when connecting, every address checked against the address rule, and
  *   the connection made to the address that was checked (the name stays in `Host` and TLS SNI);
  * - time: one deadline for connecting and the answer's headers; the body then gets `bodyReadMs`;
- * - size: response headers up to 16 KiB (Node's limit), the body up to `maxBodyBytes`: the rest is
- *   discarded and the connection closed;
+ * - size: response headers up to 16 KiB (Node's parser stops at the limit, in C++: a receiver
+ *   sending 10,000 headers costs the event loop next to nothing), the body up to `maxBodyBytes`:
+ *   the rest is discarded and the connection closed;
  * - redirects are never followed.
  */
 export interface SenderOptions {
@@ -54,113 +56,134 @@ export function printable(text: string, maxChars = SNIPPET_CHARS): string {
   return flat.length > maxChars ? `${flat.slice(0, maxChars)}…` : flat;
 }
 
+/** A name resolved and checked as Node connects: the socket goes to the address that was checked. */
+function guardedLookup(policy: AddressPolicy, resolver: Resolver): LookupFunction {
+  return (hostname, options, callback) => {
+    checkedAddress(hostname, policy, resolver).then(
+      ({ address, family }) => {
+        // With `all` (Happy Eyeballs), a list: the one checked address.
+        if ((options as { all?: boolean }).all)
+          (callback as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+        else callback(null, address, family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+}
+
 export class WebhookSender {
-  private readonly agents = new Map<boolean, Agent>();
+  /** One agent (one pool of kept-alive connections) per scheme and address policy: a connection allowed to a private address is never reused for a subscription that is not. */
+  private readonly agents = new Map<string, HttpAgent>();
   private readonly maxBodyBytes: number;
   private readonly bodyReadMs: number;
+  private readonly resolver: Resolver;
 
   constructor(private readonly options: SenderOptions) {
     this.maxBodyBytes = options.maxBodyBytes ?? MAX_RESPONSE_BODY_BYTES;
     this.bodyReadMs = options.bodyReadMs ?? 1_000;
+    this.resolver = options.resolver ?? systemResolver;
   }
 
-  /**
-   * One agent (one pool of kept-alive connections) per address policy, so that a connection a
-   * subscription allowed to a private address is never reused for one that is not allowed that.
-   */
-  private agent(allowPrivate: boolean): Agent {
-    let agent = this.agents.get(allowPrivate);
+  private agent(https: boolean, allowPrivate: boolean): HttpAgent {
+    const key = `${https}:${allowPrivate}`;
+    let agent = this.agents.get(key);
     if (!agent) {
-      agent = new Agent({
-        connect: guardedConnector({ allowPrivate }, this.options.resolver ?? systemResolver, this.options.connectTimeoutMs),
-        maxHeaderSize: MAX_HEADER_BYTES,
-        keepAliveTimeout: 4_000,
-      });
-      this.agents.set(allowPrivate, agent);
+      const settings = { keepAlive: true, keepAliveMsecs: 1_000, timeout: this.options.connectTimeoutMs, scheduling: 'lifo' as const };
+      agent = https ? new HttpsAgent(settings) : new HttpAgent(settings);
+      this.agents.set(key, agent);
     }
     return agent;
   }
 
   async post(req: PostRequest): Promise<SendOutcome> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, req.timeoutMs);
+    let url: URL;
     try {
-      const response = await request(req.url, {
-        method: 'POST',
-        body: req.body,
-        headers: req.headers,
-        dispatcher: this.agent(req.allowPrivate),
-        signal: controller.signal,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-      });
-      clearTimeout(timer);
-      const body = await readCapped(response.body, this.maxBodyBytes, this.bodyReadMs);
-      const retryAfter = response.headers['retry-after'];
-      return {
-        kind: 'answered',
-        status: response.statusCode,
-        retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
-        bodySnippet: printable(body),
-      };
-    } catch (error) {
-      return failureOf(error, timedOut, req.timeoutMs);
-    } finally {
-      clearTimeout(timer);
+      url = new URL(req.url);
+    } catch {
+      return { kind: 'failed', failure: 'connection', reason: `not a URL: ${printable(req.url)}` };
     }
+    const https = url.protocol === 'https:';
+    const policy: AddressPolicy = { allowPrivate: req.allowPrivate, privateOnly: url.protocol === 'http:' };
+    // Node connects to an IP literal without a lookup: it is checked here instead.
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (isIP(host) !== 0) {
+      const refused = await checkedAddress(host, policy, this.resolver).then(
+        () => undefined,
+        (error: unknown) => failureOf(error, false, req.timeoutMs),
+      );
+      if (refused) return refused;
+    }
+    let timedOut = false;
+    return new Promise<SendOutcome>((resolve) => {
+      const call = (https ? httpsRequest : httpRequest)(
+        url,
+        {
+          method: 'POST',
+          agent: this.agent(https, req.allowPrivate),
+          lookup: guardedLookup(policy, this.resolver),
+          maxHeaderSize: MAX_HEADER_BYTES,
+          headers: { ...req.headers, 'content-length': String(Buffer.byteLength(req.body)) },
+        },
+        (response) => {
+          clearTimeout(timer);
+          void readCapped(response, this.maxBodyBytes, this.bodyReadMs).then((body) => {
+            const retryAfter = response.headers['retry-after'];
+            resolve({
+              kind: 'answered',
+              status: response.statusCode ?? 0,
+              retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+              bodySnippet: printable(body),
+            });
+          });
+        },
+      );
+      const timer = setTimeout(() => {
+        timedOut = true;
+        call.destroy(new Error(`no answer within ${req.timeoutMs} ms`));
+      }, req.timeoutMs);
+      call.on('error', (error) => {
+        clearTimeout(timer);
+        resolve(failureOf(error, timedOut, req.timeoutMs));
+      });
+      call.end(req.body);
+    });
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.agents.values()].map((agent) => agent.destroy().catch(() => undefined)));
+    for (const agent of this.agents.values()) agent.destroy();
     this.agents.clear();
   }
 }
 
-/**
- * undici's connector, with the address rule in front: the host is resolved here, every address
- * checked, and the socket opened to the checked one; `host` (the name) still gives TLS its server name.
- */
-function guardedConnector(policy: AddressPolicy, resolver: Resolver, connectTimeoutMs: number): buildConnector.connector {
-  const connect = buildConnector({ timeout: connectTimeoutMs });
-  return (options, callback) => {
-    checkedAddress(options.hostname, { ...policy, privateOnly: options.protocol === 'http:' }, resolver).then(
-      (resolved) => connect({ ...options, hostname: resolved.address }, callback),
-      (error: Error) => callback(error, null),
-    );
-  };
-}
-
 /** Reads at most `maxBytes` of a body within `timeMs`; the rest is discarded and the connection closed. */
-async function readCapped(body: Readable, maxBytes: number, timeMs: number): Promise<string> {
-  // A body destroyed by us may still report an error; it must not become an unhandled 'error' event.
-  body.on('error', () => undefined);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const timer = setTimeout(() => body.destroy(), timeMs);
-  try {
-    for await (const chunk of body) {
-      const bytes = chunk as Buffer;
-      if (size + bytes.length > maxBytes) {
-        chunks.push(bytes.subarray(0, maxBytes - size));
-        body.destroy();
-        break;
-      }
-      chunks.push(bytes);
-      size += bytes.length;
-    }
-  } catch {
-    // Cut short by the timer, or by the receiver: the status is the answer.
-  } finally {
-    clearTimeout(timer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+function readCapped(response: IncomingMessage, maxBytes: number, timeMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (cut: boolean) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      // Cut short (too long, too slow): the connection goes, it is never reused half-read.
+      if (cut) response.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
+    const timer = setTimeout(() => finish(true), timeMs);
+    response.on('data', (chunk: Buffer) => {
+      if (done) return;
+      const room = maxBytes - size;
+      chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+      size += Math.min(chunk.length, room);
+      if (size >= maxBytes) finish(true);
+    });
+    response.on('end', () => finish(false));
+    response.on('error', () => finish(true));
+    response.on('close', () => finish(false));
+  });
 }
 
-/** The `code` of an error or of one of its causes; undici's parser errors may have none but their name. */
+/** The `code` of an error or of one of its causes. */
 function codeOf(error: unknown): string | undefined {
   for (
     let e = error as { code?: unknown; name?: unknown; cause?: unknown } | undefined, depth = 0;
@@ -168,12 +191,11 @@ function codeOf(error: unknown): string | undefined {
     e = e.cause as typeof e, depth++
   ) {
     if (typeof e.code === 'string') return e.code;
-    if (e.name === 'HTTPParserError') return 'HPE_INVALID_RESPONSE';
   }
   return undefined;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 
 /** What went wrong, as an outcome: never thrown further. */
 export function failureOf(error: unknown, timedOut: boolean, timeoutMs: number): SendOutcome {
@@ -184,7 +206,7 @@ export function failureOf(error: unknown, timedOut: boolean, timeoutMs: number):
     return { kind: 'failed', failure: 'timeout', reason: `no answer within ${timeoutMs} ms` };
   }
   const reason = code ? `${code}: ${message}` : message;
-  if (code !== undefined && (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW' || code === 'UND_ERR_INFO')) {
+  if (code?.startsWith('HPE_')) {
     return { kind: 'failed', failure: 'protocol', reason: `not a valid HTTP answer (${reason})` };
   }
   return { kind: 'failed', failure: 'connection', reason };

@@ -137,7 +137,9 @@ export interface DueDelivery {
 /**
  * Claims up to `limit` due deliveries for `leaseMs`: pending, due, of an active subscription not
  * backing off and not among `busy`, and each the oldest pending one of its row for its
- * subscription (so a row's changes reach an endpoint in commit order).
+ * subscription (so a row's changes reach an endpoint in commit order). Fair across endpoints: at
+ * most `max_concurrency` of one subscription per claim, so one endpoint's backlog (a failing one's
+ * retries, a slow one's queue) never takes the claim from the others.
  */
 export async function claimDue(pool: Pool, options: { limit: number; leaseMs: number; busy: readonly string[] }): Promise<DueDelivery[]> {
   const { rows } = await pool.query<{
@@ -150,13 +152,19 @@ export async function claimDue(pool: Pool, options: { limit: number; leaseMs: nu
     attempts: number;
   }>(
     `WITH candidates AS (
-       SELECT d.id FROM webhook_deliveries d JOIN webhook_subscriptions s ON s.id = d.subscription_id
-        WHERE d.status = 'pending' AND d.next_attempt_at <= now()
-          AND (d.locked_until IS NULL OR d.locked_until < now())
-          AND s.active AND (s.backoff_until IS NULL OR s.backoff_until <= now())
-          AND NOT (d.subscription_id = ANY ($3::uuid[]))
-          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e
-                           WHERE e.subscription_id = d.subscription_id AND e.row_key = d.row_key AND e.status = 'pending' AND e.id < d.id)
+       SELECT d.id
+         FROM webhook_subscriptions s
+        CROSS JOIN LATERAL (
+          SELECT e.id FROM webhook_deliveries e
+           WHERE e.subscription_id = s.id AND e.status = 'pending' AND e.next_attempt_at <= now()
+             AND (e.locked_until IS NULL OR e.locked_until < now())
+             AND NOT EXISTS (SELECT 1 FROM webhook_deliveries o
+                              WHERE o.subscription_id = e.subscription_id AND o.row_key = e.row_key AND o.status = 'pending' AND o.id < e.id)
+           ORDER BY e.id
+           LIMIT s.max_concurrency) c
+         JOIN webhook_deliveries d ON d.id = c.id
+        WHERE s.active AND (s.backoff_until IS NULL OR s.backoff_until <= now())
+          AND NOT (s.id = ANY ($3::uuid[]))
         ORDER BY d.id LIMIT $1
         FOR UPDATE OF d SKIP LOCKED)
      UPDATE webhook_deliveries d SET locked_until = now() + $2 * interval '1 millisecond'

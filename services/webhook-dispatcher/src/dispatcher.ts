@@ -261,12 +261,16 @@ export class Dispatcher {
       { endpoint: subscription.name, eventId: delivery.eventId },
       `webhook delivery to ${subscription.name} is dead: ${reason}`,
     );
-    await alertWebhookDead(this.options.pool, {
-      subscription: subscription.name,
-      url: subscription.url,
-      eventId: delivery.eventId,
-      attempts: delivery.attempts + 1,
-      error: reason,
-    }).catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not alert the admins of a dead webhook delivery'));
+    await alertWebhookDead(
+      this.options.pool,
+      {
+        subscription: subscription.name,
+        url: subscription.url,
+        eventId: delivery.eventId,
+        attempts: delivery.attempts + 1,
+        error: reason,
+      },
+      this.options.config.DLQ_ALERT_WINDOW_MS,
+    ).catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not alert the admins of a dead webhook delivery'));
   }
 }

@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { ensureTopics } from '@pipeline/kafka';
 import {
   type Envelope,
   EVENT_HEADERS,
@@ -63,7 +64,7 @@ export async function topicWithOrders(
   const topic = `${cdcPrefix}.public.orders`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+  await ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
   await admin.disconnect();
   const ids = Array.from({ length: count }, (_, i) => `${topic}:e${i}`);
   const producer = kafka.producer();
