@@ -405,7 +405,13 @@ describe('pipeline start', () => {
     lines.length = 0;
     start(await startEnv());
     for (const service of SERVICES) {
-      await eventually(`${service.name} ready again`, async () => ((await ready(service.name)) ? true : undefined), 120_000);
+      await eventually(`${service.name} ready again`, async () => ((await ready(service.name)) ? true : undefined), 120_000).catch(
+        (error: Error) => {
+          // Say why: the service's and the supervisor's last lines.
+          const said = lines.filter((line) => line.service === service.name || line.target === service.name).slice(-15);
+          throw new Error(`${error.message}; its last lines:\n${said.map((line) => JSON.stringify(line)).join('\n')}`);
+        },
+      );
     }
     const pids = SERVICES.map((service) => pidOf(service.name) as number);
     expect(pids.every((pid) => Number.isInteger(pid))).toBe(true);

@@ -83,9 +83,14 @@ async function waitForLeaders(admin: Admin, topics: string[], timeoutMs: number)
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
-      const ready = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-      if (ready) return;
+      // Asked for by name before the broker's metadata has them, kafkajs logs an error for each
+      // ("This server does not host this topic-partition"): only once they are all listed.
+      const listed = new Set(await admin.listTopics());
+      if (topics.every((topic) => listed.has(topic))) {
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics });
+        const ready = metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        if (ready) return;
+      }
     } catch (error) {
       if (Date.now() > deadline) throw error;
     }
