@@ -159,7 +159,7 @@ describe('secrets stay secret', () => {
         LOG_LEVEL: 'debug',
       },
       encoding: 'utf8',
-      timeout: 8_000,
+      timeout: 4_000,
     });
     outputs.push({ what: 'a service whose database is unreachable', text: `${watcher.stdout}${watcher.stderr}` });
     expect(`${watcher.stdout}${watcher.stderr}`).toMatch(/ECONNREFUSED|connect/);

@@ -97,9 +97,17 @@ describe('webhook-dispatcher checks every address where it connects', () => {
         },
         60_000,
       );
-      const { rows: alerts } = await stack.db.pool.query<{ message: string }>(
-        `SELECT message FROM notifications WHERE type = 'webhook_dead' AND title LIKE '%' || $1 || '%'`,
-        [s.refused.name],
+      // The admins' alert follows the attempt's record.
+      const alerts = await eventually(
+        `the admins alerted of ${s.url}`,
+        async () => {
+          const { rows } = await stack.db.pool.query<{ message: string }>(
+            `SELECT message FROM notifications WHERE type = 'webhook_dead' AND title LIKE '%' || $1 || '%'`,
+            [s.refused.name],
+          );
+          return rows.length > 0 ? rows : undefined;
+        },
+        10_000,
       );
       expect(alerts).toHaveLength(1);
       expect(alerts[0]?.message).toContain('address not allowed');

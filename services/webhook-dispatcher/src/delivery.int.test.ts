@@ -305,9 +305,17 @@ describe('webhook-dispatcher delivering to real receivers', () => {
       60_000,
     );
     expect(dead).toEqual({ status: 'dead', attempts: 1, last_error: 'HTTP 400' });
-    const { rows: alerts } = await stack.db.pool.query<{ message: string }>(
-      `SELECT message FROM notifications WHERE type = 'webhook_dead' AND title LIKE '%' || $1 || '%'`,
-      [name],
+    // The admins' alert follows the attempt's record.
+    const alerts = await eventually(
+      'the admins alerted',
+      async () => {
+        const { rows } = await stack.db.pool.query<{ message: string }>(
+          `SELECT message FROM notifications WHERE type = 'webhook_dead' AND title LIKE '%' || $1 || '%'`,
+          [name],
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      10_000,
     );
     expect(alerts).toHaveLength(1);
     expect(alerts[0]?.message).toContain(`pipeline webhooks redeliver --endpoint ${name} --failed`);

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { findRepoRoot, makeStack, privateStackConfig, type StackConfig } from '@pipeline/stack';
-import { freePort, inheritedEnv } from '@pipeline/testing';
+import { freePortRange, inheritedEnv } from '@pipeline/testing';
 import { SERVICES } from '../services';
 
 /** One JSON log line of `pipeline start`: a service's own, or the supervisor's (service "pipeline"). */
@@ -41,15 +41,10 @@ export class PipelineRun {
 
   /** Picks the private stack's ports. */
   async init(): Promise<void> {
+    const base = await freePortRange(5);
     this.stackConfig = privateStackConfig(
       this.dir,
-      {
-        postgres: await freePort(),
-        kafka: await freePort(),
-        kafkaController: await freePort(),
-        ses: await freePort(),
-        prometheus: await freePort(),
-      },
+      { postgres: base, kafka: base + 1, kafkaController: base + 2, ses: base + 3, prometheus: base + 4 },
       this.repoRoot,
     );
   }
@@ -57,7 +52,7 @@ export class PipelineRun {
   /** What `pipeline start` runs with: the private stack's folder and ports, free service ports. */
   async env(extra: Record<string, string> = {}): Promise<Record<string, string | undefined>> {
     const config = this.config;
-    const base = await freePort();
+    const base = await freePortRange(SERVICES.length);
     for (const [i, service] of SERVICES.entries()) this.ports.set(service.name, base + i);
     const env: Record<string, string | undefined> = {
       ...inheritedEnv(),
