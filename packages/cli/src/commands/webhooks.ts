@@ -212,9 +212,8 @@ export function webhooksCommand(): Command {
         },
       })
       .finally(() => sender.close());
-    if (outcome.kind !== 'answered') {
-      throw new CliError(`${subscription.url} did not answer: ${outcome.reason}`);
-    }
+    if (outcome.kind === 'refused') throw new CliError(`not sent to ${subscription.url}: ${outcome.reason}`);
+    if (outcome.kind !== 'answered') throw new CliError(`${subscription.url} did not answer: ${outcome.reason}`);
     const result = { name, url: subscription.url, status: outcome.status, latencyMs: Math.round(performance.now() - started) };
     if (options.json) return printJson(result);
     process.stdout.write(
