@@ -89,7 +89,8 @@ describe('consumers never store or act on a placeholder', () => {
       { name: 'unavailable', url: receiver.url, tables: ['public.inventory'], operations: [], changedColumns: [] },
       { allowPrivate: true },
     );
-    await Promise.all([
+    // allSettled: a service that fails to start must not leave the others starting unseen by afterAll.
+    const started = await Promise.allSettled([
       start('order-processor', {
         SES_ENDPOINT: sharedStack().endpoints.sesEndpoint,
         AWS_ACCESS_KEY_ID: 'local',
@@ -102,6 +103,7 @@ describe('consumers never store or act on a placeholder', () => {
       start('metrics-projector'),
       start('webhook-dispatcher', { WEBHOOK_SECRETS_KEY: key, WEBHOOK_POLL_MS: '50' }),
     ]);
+    for (const outcome of started) if (outcome.status === 'rejected') throw outcome.reason;
   }, 180_000);
 
   afterAll(async () => {

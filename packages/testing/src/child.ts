@@ -21,9 +21,21 @@ export function spawnTs(file: string, env: Record<string, string>): TestChild {
   return spawnNode(['--require', 'tsx/cjs', file], { ...process.env, ...env } as Record<string, string>);
 }
 
-/** Runs node with `args` (for example a service's dist/main.js) and exactly `env`; stdout is collected line by line. */
-export function spawnNode(args: string[], env: Record<string, string>, cwd?: string): TestChild {
-  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'], ...(cwd ? { cwd } : {}) });
+/**
+ * Runs node with `args` (for example a service's dist/main.js) and exactly `env`; stdout is
+ * collected line by line. `ipc`: a channel to the child, which a service (the runtime's main)
+ * watches as it watches `pipeline start`: if this test process dies, the service stops by itself
+ * instead of living on, orphaned, holding the test runner's stderr open (CI saw jest wait on two
+ * such services for an hour).
+ */
+export function spawnNode(args: string[], env: Record<string, string>, cwd?: string, options: { ipc?: boolean } = {}): TestChild {
+  const child = spawn(process.execPath, args, {
+    env,
+    stdio: options.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
+    ...(cwd ? { cwd } : {}),
+  });
+  // The channel must not keep this test process alive either.
+  child.channel?.unref();
   const lines: string[] = [];
   const waiters = new Set<() => void>();
   createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
@@ -81,8 +93,13 @@ export async function startServiceChild(entry: string, env: Record<string, strin
       HTTP_PORT: String(port),
     },
     cwd,
+    { ipc: true },
   );
-  await waitUntilReady(child, port, entry);
+  // One that never became ready is not left running behind the test.
+  await waitUntilReady(child, port, entry).catch((error: unknown) => {
+    if (child.process.exitCode === null && child.process.signalCode === null) child.process.kill('SIGKILL');
+    throw error;
+  });
   return { ...child, port };
 }
 

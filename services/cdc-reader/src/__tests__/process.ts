@@ -13,8 +13,10 @@ export const READER_ENTRY = join(__dirname, '..', '..', 'dist', 'main.js');
 export async function startReaderProcess(env: Record<string, string>, port: number): Promise<ChildProcess> {
   const child = spawn(process.execPath, [READER_ENTRY], {
     env: { PATH: inheritedEnv().PATH ?? '', ...env, HTTP_PORT: String(port) },
-    stdio: ['ignore', testLogLevel() ? 'inherit' : 'ignore', 'inherit'],
+    // The channel: if this test process dies, the reader stops by itself (the runtime watches it, as under `pipeline start`).
+    stdio: ['ignore', testLogLevel() ? 'inherit' : 'ignore', 'inherit', 'ipc'],
   });
+  child.channel?.unref();
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
