@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { deleteTestTopics, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import { addSubscription, SecretBox } from '@pipeline/webhooks';
 import { benchDatabase, log, rss, startReader, startService, stopChild } from './support';
+import { latencyReceiver, quantileOf } from './webhook-receiver';
 
 /**
  * webhook-dispatcher beside hostile receivers (the longer run of `hostile.int.test.ts`): a healthy
@@ -20,24 +19,9 @@ const RATE = Number(process.env.BENCH_HOSTILE_RATE ?? 50);
 const SECONDS = Number(process.env.BENCH_HOSTILE_SECONDS ?? 20);
 const DISPATCHER = join(__dirname, '..', 'services', 'webhook-dispatcher', 'dist', 'main.js');
 
-const quantileOf = (values: number[], q: number): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-};
-
 export async function benchWebhooksHostile(): Promise<void> {
   await sharedStack().up();
-  const received: { at: number; commitMs: number; sku: string }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { commit_timestamp: string; record?: { sku?: string } };
-      received.push({ at: Date.now(), commitMs: Date.parse(body.commit_timestamp), sku: body.record?.sku ?? '' });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { url, received, server } = await latencyReceiver();
   const db = await benchDatabase();
   const id = uniqueName('hostile');
   const reader = await startReader(db, uniqueName('slot_hostile'), id);
@@ -45,7 +29,7 @@ export async function benchWebhooksHostile(): Promise<void> {
   const box = new SecretBox(key);
   const subscribe = (name: string, url: string) =>
     addSubscription(db.pool, box, { name, url, tables: ['public.inventory'], operations: [], changedColumns: [] }, { allowPrivate: true });
-  await subscribe('healthy', `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`);
+  await subscribe('healthy', url);
   const dispatcher = await startService(DISPATCHER, {
     DATABASE_URL: db.url,
     CDC_TOPIC_PREFIX: `bench_${id}`,

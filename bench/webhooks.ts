@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { deleteTestTopics, sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import { addSubscription, SecretBox, webhookHeaders } from '@pipeline/webhooks';
 import { benchDatabase, log, startReader, startService, stopChild } from './support';
+import { latencyReceiver, quantileOf } from './webhook-receiver';
 
 /**
  * webhook-dispatcher: deliveries per second to a fast local receiver (a burst of inserts, each its
@@ -17,25 +16,9 @@ const BURST = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 3_000);
 const CONCURRENCY = 8;
 const DISPATCHER = join(__dirname, '..', 'services', 'webhook-dispatcher', 'dist', 'main.js');
 
-function quantileOf(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
-
 export async function benchWebhooks(): Promise<void> {
   await sharedStack().up();
-  const received: { at: number; commitMs: number; tag: string }[] = [];
-  const server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { commit_timestamp: string; record?: { sku?: string } };
-      received.push({ at: Date.now(), commitMs: Date.parse(body.commit_timestamp), tag: body.record?.sku ?? '' });
-      res.writeHead(204).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+  const { url, received, server } = await latencyReceiver();
 
   // The reference: signed POSTs from here, CONCURRENCY at a time.
   const secret = `whsec_${randomBytes(32).toString('base64')}`;

@@ -1,45 +1,15 @@
 import { RECORD_BATCH_OVERHEAD_BYTES, recordBytes } from '@pipeline/kafka';
-import { envelopeSchema, type ParsedSchema, readRowSchema, SingleObjectDecoder } from '@pipeline/schemas';
+import { type ParsedSchema, SingleObjectDecoder } from '@pipeline/schemas';
+import { fixedTx, schemaRelation } from './__tests__/relations';
 import { chunkRecords } from './chunks';
-import { fieldKinds } from './columns';
 import { fitChange } from './fit';
-import { mapInsert, mapUpdate, type TxContext } from './mapper';
+import { mapInsert, mapUpdate } from './mapper';
 import type { BuiltRecord } from './records';
-import type { RelationInfo } from './relation';
 import { CONSUMER_COPY_HEADROOM_BYTES, TopicBudgets } from './topic-budget';
 
-const inventory: RelationInfo = {
-  oid: 1,
-  schema: 'public',
-  table: 'inventory',
-  subject: 'public.inventory',
-  topic: 'cdc.public.inventory',
-  columns: ['id', 'sku', 'product_name', 'quantity', 'reorder_threshold', 'supplier_id', 'attributes', 'updated_at'].map((name) => ({
-    name,
-    typeOid: name === 'attributes' ? 3802 : name.endsWith('id') ? 2950 : 25,
-  })),
-  columnTypes: new Map(),
-  replicaIdentity: 'full',
-  primaryKey: ['id'],
-  identityKey: [],
-  fields: fieldKinds(readRowSchema('public.inventory').fields),
-  writer: envelopeSchema('public.inventory'),
-  unknownColumns: [],
-};
+const inventory = schemaRelation('public.inventory');
 const table = { fields: inventory.fields, keyColumns: ['id'], writer: inventory.writer };
-
-function tx(): TxContext {
-  let ordinal = 0;
-  return {
-    db: 'pipeline',
-    systemId: '7312345678901234567',
-    commitLsn: '0/16B3748',
-    xid: 42,
-    commitTs: '2026-11-29T17:35:04.123456Z',
-    nowMs: 1_795_973_704_500,
-    nextOrdinal: () => ordinal++,
-  };
-}
+const tx = fixedTx;
 
 const row = (attributes: string, productName = 'Mug') => ({
   id: 'a0000000-0000-4000-8000-000000000001',

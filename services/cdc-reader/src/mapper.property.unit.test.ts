@@ -8,33 +8,15 @@ import {
   SingleObjectDecoder,
 } from '@pipeline/schemas';
 import fc from 'fast-check';
-import { type FieldKind, fieldKinds } from './columns';
-import { mapInsert, type TxContext } from './mapper';
-import type { RelationInfo } from './relation';
+import { fixedTx, schemaRelation } from './__tests__/relations';
+import type { FieldKind } from './columns';
+import { mapInsert } from './mapper';
 
 /**
  * The reader's mapping from pgoutput's text to Avro, for every column of every captured table:
  * random values of each column's type, its extremes among them, written as PostgreSQL writes them
  * (DateStyle ISO, UTC), come back from the codec as exactly the value they were.
  */
-
-/** PostgreSQL type OIDs, by what a row schema's field is. */
-const OID = { uuid: 2950, text: 25, int4: 23, numeric: 1700, timestamptz: 1184, jsonb: 3802, bool: 16 } as const;
-
-const oidOf = (kind: FieldKind): number =>
-  kind.logicalType === 'uuid'
-    ? OID.uuid
-    : kind.logicalType === 'decimal'
-      ? OID.numeric
-      : kind.logicalType === 'timestamp-micros'
-        ? OID.timestamptz
-        : kind.logicalType === 'json'
-          ? OID.jsonb
-          : kind.type === 'int'
-            ? OID.int4
-            : kind.type === 'boolean'
-              ? OID.bool
-              : OID.text;
 
 /** The decimal columns' precision, from the row schema itself. */
 function precisionOf(subject: string, column: string): number {
@@ -86,36 +68,11 @@ function column(subject: string, kind: FieldKind): fc.Arbitrary<[string | null, 
   return kind.nullable ? fc.option(value, { nil: [null, null] as [null, null], freq: 5 }) : value;
 }
 
-const tx: TxContext = {
-  db: 'pipeline',
-  systemId: '7312345678901234567',
-  commitLsn: '0/16B3748',
-  xid: 42,
-  commitTs: '2026-11-29T17:35:04.123456Z',
-  nowMs: 1_795_973_704_500,
-  nextOrdinal: () => 0,
-};
-
 describe('pgoutput text to Avro and back, for every captured column type', () => {
   it.each(listSubjects())('%s: every row round-trips exactly', async (subject) => {
-    const fields = fieldKinds(readRowSchema(subject).fields);
-    const columns = fields.map((kind) => ({ name: kind.name, typeOid: oidOf(kind) }));
-    const [schema = '', table = ''] = subject.split('.');
-    const rel: RelationInfo = {
-      oid: 1,
-      schema,
-      table,
-      subject,
-      topic: `cdc.${subject}`,
-      columns,
-      columnTypes: new Map(columns.map((c) => [c.name, c.typeOid])),
-      replicaIdentity: 'full',
-      primaryKey: ['id'],
-      identityKey: columns.map((c) => c.name),
-      fields,
-      writer: envelopeSchema(subject),
-      unknownColumns: [],
-    };
+    const rel = schemaRelation(subject);
+    const { fields } = rel;
+    const tx = fixedTx();
     const decoder = new SingleObjectDecoder(async () => rel.writer);
     const row = fc.record(Object.fromEntries(fields.map((kind) => [kind.name, column(subject, kind)])));
     await fc.assert(
