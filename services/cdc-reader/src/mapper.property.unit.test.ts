@@ -1,6 +1,5 @@
 import {
   encodeSingleObject,
-  envelopeSchema,
   formatDecimal,
   formatTimestampMicros,
   listSubjects,
