@@ -32,3 +32,18 @@ export const EVENT_HEADERS = {
 export const CAPTURED_TABLES = ['customers', 'orders', 'order_items', 'suppliers', 'inventory', 'opportunities'] as const;
 
 export type CapturedTable = (typeof CAPTURED_TABLES)[number];
+
+/** Control records of a table's topic: a truncate, the end of a snapshot. */
+export type ControlKind = 'truncate' | 'snapshot-end';
+
+/** What every control record's key begins with; a row key never should (a text primary key taking such values would share compaction with them). */
+export const CONTROL_KEY_PREFIX = '__control:';
+
+/**
+ * The key of a control record: `__control:<kind>:<schema>.<table>:<partition>`, one per kind, table
+ * and partition, so a compacted topic keeps the latest of each (and never confuses it with a row's).
+ * Consumers recognise control records by schema and op, not by key.
+ */
+export function controlKey(kind: ControlKind, subject: string, partition: number): string {
+  return `${CONTROL_KEY_PREFIX}${kind}:${subject}:${partition}`;
+}

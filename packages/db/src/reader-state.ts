@@ -136,9 +136,15 @@ export interface SnapshotProgress {
 }
 
 /** What an operator sees of the reader's state of a slot (`pipeline slot status`); empty where the cdc_reader schema is not there. */
-export async function readerStateOf(db: Queryable, slot: string): Promise<{ reader: UsedSlot | null; snapshot: SnapshotProgress[] }> {
-  const { rows: exists } = await db.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'cdc_reader'`);
-  if (exists.length === 0) return { reader: null, snapshot: [] };
+export async function readerStateOf(
+  db: Queryable,
+  slot: string,
+): Promise<{ reader: UsedSlot | null; snapshot: SnapshotProgress[]; interruption: SnapshotInterruption | null }> {
+  const { rows: exists } = await db.query<{ interruptions: boolean }>(
+    `SELECT to_regclass('cdc_reader.snapshot_interruptions') IS NOT NULL AS interruptions FROM pg_namespace WHERE nspname = 'cdc_reader'`,
+  );
+  if (exists.length === 0) return { reader: null, snapshot: [], interruption: null };
+  const interruption = exists[0]?.interruptions ? ((await snapshotInterruptionOf(db, slot)) ?? null) : null;
   const { rows } = await db.query<{
     created_at: Date;
     consistent_point: string | null;
@@ -162,5 +168,72 @@ export async function readerStateOf(db: Queryable, slot: string): Promise<{ read
         }
       : null,
     snapshot: progress.map((p) => ({ table: p.table_name, rowsEmitted: Number(p.rows_emitted), done: p.done, updatedAt: p.updated_at })),
+    interruption,
   };
+}
+
+/** What interrupted a slot's initial snapshot, and how many attempts in a row it interrupted. */
+export interface SnapshotInterruption {
+  /** A stable key of the cause (an error code or class), compared between attempts. */
+  cause: string;
+  message: string;
+  times: number;
+}
+
+/** An attempt at the initial snapshot starts: marked running until it finishes or is interrupted. */
+export async function markSnapshotRunning(db: Queryable, slot: string): Promise<void> {
+  await db.query(
+    `INSERT INTO cdc_reader.snapshot_interruptions (slot_name, running) VALUES ($1, true)
+     ON CONFLICT (slot_name) DO UPDATE SET running = true, updated_at = now()`,
+    [slot],
+  );
+}
+
+/**
+ * An attempt ended with `cause`: counted in a row with the previous ones when the cause is the
+ * same, else counted as the first. Returns the count.
+ */
+export async function recordSnapshotInterruption(
+  db: Queryable,
+  slot: string,
+  cause: string,
+  message: string,
+): Promise<SnapshotInterruption> {
+  const { rows } = await db.query<{ times: number }>(
+    `INSERT INTO cdc_reader.snapshot_interruptions AS s (slot_name, cause, message, times, running) VALUES ($1, $2, $3, 1, false)
+     ON CONFLICT (slot_name) DO UPDATE
+       SET times = CASE WHEN s.cause = EXCLUDED.cause THEN s.times + 1 ELSE 1 END,
+           cause = EXCLUDED.cause, message = EXCLUDED.message, running = false, updated_at = now()
+     RETURNING times`,
+    [slot, cause, message.slice(0, 2_000)],
+  );
+  return { cause, message, times: rows[0]?.times ?? 1 };
+}
+
+/** An attempt stopped for a reason that is not its own (the reader stopping, the leader lock lost): not counted. */
+export async function settleSnapshotAttempt(db: Queryable, slot: string): Promise<void> {
+  await db.query('UPDATE cdc_reader.snapshot_interruptions SET running = false, updated_at = now() WHERE slot_name = $1', [slot]);
+}
+
+/** True when the last attempt was still marked running: its reader ended without saying why (killed, out of memory). */
+export async function snapshotAttemptUnrecorded(db: Queryable, slot: string): Promise<boolean> {
+  const { rows } = await db.query<{ running: boolean }>('SELECT running FROM cdc_reader.snapshot_interruptions WHERE slot_name = $1', [
+    slot,
+  ]);
+  return rows[0]?.running === true;
+}
+
+/** The snapshot finished: what interrupted earlier attempts no longer matters. */
+export async function finishSnapshotAttempts(db: Queryable, slot: string): Promise<void> {
+  await db.query('DELETE FROM cdc_reader.snapshot_interruptions WHERE slot_name = $1', [slot]);
+}
+
+/** What interrupted a slot's snapshot so far (`pipeline slot status`); undefined when nothing did, or the table is not there. */
+export async function snapshotInterruptionOf(db: Queryable, slot: string): Promise<SnapshotInterruption | undefined> {
+  const { rows } = await db.query<{ cause: string | null; message: string | null; times: number }>(
+    `SELECT cause, message, times FROM cdc_reader.snapshot_interruptions WHERE slot_name = $1 AND times > 0`,
+    [slot],
+  );
+  const row = rows[0];
+  return row?.cause ? { cause: row.cause, message: row.message ?? '', times: row.times } : undefined;
 }

@@ -1,5 +1,5 @@
 import type { Queryable } from './pool';
-import { forgetSlot, readerStateOf, type SnapshotProgress, type UsedSlot } from './reader-state';
+import { forgetSlot, readerStateOf, type SnapshotInterruption, type SnapshotProgress, type UsedSlot } from './reader-state';
 
 /** The advisory-lock key of a slot's leader lock: one cdc-reader streams, standbys wait on it. */
 export function leaderLockKey(slot: string): string {
@@ -43,6 +43,8 @@ export interface SlotReport {
   /** The reader's state table: when it created the slot and where its snapshot stood. */
   reader: UsedSlot | null;
   snapshot: SnapshotProgress[];
+  /** What interrupted its initial snapshot's attempts so far, while it has not finished. */
+  interruption: SnapshotInterruption | null;
 }
 
 /** One row of `pg_replication_slots`, with the lag the reader and operators watch. */

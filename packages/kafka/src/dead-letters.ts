@@ -1,7 +1,8 @@
 import { EVENT_HEADERS } from '@pipeline/schemas';
-import type { IHeaders, Kafka, KafkaMessage } from 'kafkajs';
+import type { IHeaders, Kafka, KafkaMessage, Producer, ProducerRecord } from 'kafkajs';
 import { makeProducer } from './producer';
 import { readTopicToEnd } from './read-topic';
+import { classifyProduceError, ProduceRefusedError } from './refusal';
 import { FAILURE_HEADERS, redriveTopic } from './retry';
 
 /**
@@ -105,6 +106,24 @@ export const REDRIVE_HEADERS = {
   deadLetter: 'pipeline-dead-letter',
 } as const;
 
+/** One redrive send; a refusal no retry passes says so, with what to do (the letters stay where they are). */
+async function sendOrExplain(producer: Producer, group: string, record: ProducerRecord): Promise<void> {
+  try {
+    await producer.send(record);
+  } catch (error) {
+    const refusal = classifyProduceError(error, {
+      topicsSettled: true,
+      unknownTopicAdvice: `the redrive topic does not exist: start the ${group} service once (it creates its topics), then redrive again`,
+    });
+    if (refusal.kind === 'retriable') throw error;
+    const permanent =
+      refusal.kind === 'permanent'
+        ? refusal
+        : { ...refusal, kind: 'permanent' as const, advice: `raise max.message.bytes of ${record.topic} to that of the dead-letter topic` };
+    throw new ProduceRefusedError(permanent, [{ topic: record.topic, partitions: [] }], 'the redriven letters', error);
+  }
+}
+
 /**
  * Sends dead letters back to their consumer group through its own redrive topic (never to a
  * shared source topic other services read), acknowledged by Kafka before this returns. The copies
@@ -123,7 +142,7 @@ export async function sendToRedrive(
     const now = String(Date.now());
     for (let i = 0; i < letters.length; i += 100) {
       const chunk = letters.slice(i, i + 100);
-      await producer.send({
+      await sendOrExplain(producer, group, {
         topic: redriveTopic(group),
         acks: -1,
         messages: chunk.map((letter) => {

@@ -7,6 +7,7 @@ export * from './producer';
 export * from './read-topic';
 export * from './readiness';
 export * from './record-size';
+export * from './refusal';
 export * from './retry';
 export * from './runner';
 export * from './schema-registry';

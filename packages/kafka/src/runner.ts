@@ -5,6 +5,7 @@ import type { Registry } from 'prom-client';
 import { onUnrecoverableCrash } from './crash';
 import { type GroupLagMetrics, groupLagMetrics } from './group-lag';
 import { makeProducer } from './producer';
+import { classifyProduceError, ProduceRefusedError } from './refusal';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
@@ -115,6 +116,9 @@ export interface ConsumerRunnerOptions<E> {
 /** Shutdown gave up on an in-flight handler: its offset stays uncommitted, so it is handled again after restart. */
 class AbandonedError extends Error {}
 
+/** How long after the runner created its topics a broker may still not know one, ms. */
+const TOPIC_SETTLE_MS = 30_000;
+
 /** `routed`: it failed and its copy went to a retry topic or the dead-letter topic. */
 type MessageResult = 'done' | 'routed' | 'abandoned';
 
@@ -147,6 +151,8 @@ export class ConsumerRunner<E> {
   private starting: Promise<void> | undefined;
   /** Why the runner is not consuming yet (or any more); undefined while it consumes. */
   private notReady: string | undefined = 'starting';
+  /** When the retry and dead-letter topics were made sure of: an unknown one long after is gone, not late. */
+  private topicsEnsuredAtMs = 0;
 
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
@@ -207,6 +213,7 @@ export class ConsumerRunner<E> {
         { topic: deadLetterTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
         { topic: redriveTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
       ]);
+      this.topicsEnsuredAtMs = this.now();
       found = await this.waitForSourceTopics(admin);
     } finally {
       await admin.disconnect();
@@ -490,11 +497,15 @@ export class ConsumerRunner<E> {
       ...(route.kind === 'retry' ? { dueAtMs: route.dueAtMs } : {}),
     });
     // The copy is durable before this function returns, and so before the offset can be committed.
-    await this.producer.send({
-      topic: route.topic,
-      acks: -1,
-      messages: [{ key: message.key, value: message.value, headers: { ...passThrough(message.headers), ...headers } }],
-    });
+    try {
+      await this.producer.send({
+        topic: route.topic,
+        acks: -1,
+        messages: [{ key: message.key, value: message.value, headers: { ...passThrough(message.headers), ...headers } }],
+      });
+    } catch (sendError) {
+      throw this.copyRefused(sendError, route.topic, origin);
+    }
     const outcome: Outcome = route.kind === 'retry' ? 'retried' : 'dead_lettered';
     options.logger.warn(
       { topic: context.topic, partition: context.partition, offset: context.offset, attempt: context.attempt, to: route.topic, err: error },
@@ -504,6 +515,39 @@ export class ConsumerRunner<E> {
             `Inspect it with 'pipeline dlq list --service ${options.service}${this.group === options.service ? '' : ` --group ${this.group}`}'`,
     );
     await this.report(outcome, context, error);
+  }
+
+  /**
+   * A retry or dead-letter copy Kafka would not take. Retriable: thrown as it is (kafkajs retries
+   * the batch; the offset stays unresolved). Permanent (an invalid record, say a keyless one on a
+   * compacted retry topic, a topic it may not write …) or too large for the topic: no retry can
+   * pass, so the service stops with exit code 78, saying which topic and what to do, and the
+   * message's offset is not committed: nothing is lost, it is handled after the fix.
+   */
+  private copyRefused(error: unknown, topic: string, origin: { topic: string; partition: number; offset: string }): unknown {
+    const refusal = classifyProduceError(error, {
+      topicsSettled: this.now() - this.topicsEnsuredAtMs > TOPIC_SETTLE_MS,
+      unknownTopicAdvice:
+        'the topic does not exist (was it deleted?) and the brokers do not create topics on use: starting the service again creates it',
+    });
+    if (refusal.kind === 'retriable') return error;
+    const permanent =
+      refusal.kind === 'permanent'
+        ? refusal
+        : {
+            ...refusal,
+            kind: 'permanent' as const,
+            advice: `the copy is larger than ${topic} accepts: raise its max.message.bytes to at least that of ${origin.topic} plus 16 KiB`,
+          };
+    const refused = new ProduceRefusedError(
+      permanent,
+      [{ topic, partitions: [] }],
+      `the copy of ${origin.topic} partition ${origin.partition} offset ${origin.offset}`,
+      error,
+    );
+    this.notReady = refused.message;
+    this.options.onFatal?.(refused, refused.message);
+    return refused;
   }
 
   /** Counts the outcome and tells `onOutcome`; a failure to record is logged, never fatal. */

@@ -22,3 +22,18 @@ export async function readTopicLimits(admin: Admin, topics: readonly string[]): 
   for (const topic of topics) if (!limits.has(topic)) limits.set(topic, DEFAULT_MAX_MESSAGE_BYTES);
   return limits;
 }
+
+/** The topics among `topics` whose cleanup.policy includes compact (`compact` or `compact,delete`). */
+export async function compactedTopics(admin: Admin, topics: readonly string[]): Promise<Set<string>> {
+  if (topics.length === 0) return new Set();
+  const { resources } = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['cleanup.policy'] })),
+  });
+  const compacted = new Set<string>();
+  for (const resource of resources) {
+    const policy = resource.configEntries.find((e) => e.configName === 'cleanup.policy')?.configValue ?? '';
+    if (policy.split(',').some((p) => p.trim() === 'compact')) compacted.add(resource.resourceName);
+  }
+  return compacted;
+}

@@ -51,3 +51,16 @@ export function toPipelineError(thrown: unknown): PipelineError {
     cause: thrown,
   });
 }
+
+/**
+ * A condition restarting cannot fix (a topic that refuses every record, a snapshot that keeps
+ * failing the same way, a slot that missed changes): a person must act. The process stops and
+ * exits 78 (EX_CONFIG), on which a supervisor gives up instead of restarting it in a loop; the
+ * message says what happened and what to do.
+ */
+export class UnrecoverableError extends PipelineError {
+  constructor(message: string, options: { code: string; cause?: unknown }) {
+    super(message, { ...options, retriable: false });
+    this.name = 'UnrecoverableError';
+  }
+}

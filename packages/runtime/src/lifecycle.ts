@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { ConfigError } from './errors';
+import { ConfigError, UnrecoverableError } from './errors';
 import type { Logger } from './logger';
 
 /** What a started service hands back: how to stop it. */
@@ -10,16 +10,16 @@ export interface RunningService {
 
 /**
  * Called when the service cannot go on (say its Kafka consumer crashed for good): the process
- * stops the service within its deadline and exits 1, so whatever supervises it restarts it.
- * The caller has logged why.
+ * stops the service within its deadline and exits with `exitCode` (default 1, so whatever
+ * supervises it restarts it; 78 when restarting cannot help). The caller has logged why.
  */
-export type Fatal = () => void;
+export type Fatal = (exitCode?: number) => void;
 
 export interface RunServiceOptions {
   service: string;
   /**
    * Starts the service; `fatal` may be called at any time after, even before start resolves.
-   * A ConfigError makes the process exit with code 78 (EX_CONFIG).
+   * A ConfigError or an UnrecoverableError makes the process exit with code 78 (EX_CONFIG).
    */
   start: (fatal: Fatal) => Promise<{ running: RunningService; logger: Logger; shutdownTimeoutMs: number }>;
   /** Injected for tests; defaults to the real process. */
@@ -30,7 +30,10 @@ export interface RunServiceOptions {
   shutdownDeadlineMs?: number;
 }
 
-/** Exit codes an orchestrator can act on (64 and 78 as in sysexits.h). */
+/**
+ * Exit codes an orchestrator can act on (64 and 78 as in sysexits.h). 78 also ends a service that
+ * stopped on an UnrecoverableError: like a bad setting, restarting it cannot help.
+ */
 export const EXIT_CODES = { ok: 0, failed: 1, usage: 64, config: 78 } as const;
 
 /**
@@ -42,16 +45,16 @@ export async function runService(options: RunServiceOptions): Promise<void> {
   const proc = options.proc ?? process;
   const writeError = options.writeError ?? ((text: string) => process.stderr.write(`${text}\n`));
   let started: Awaited<ReturnType<RunServiceOptions['start']>>;
-  let fatalBeforeStart = false;
-  let onFatal: Fatal = () => {
-    fatalBeforeStart = true;
+  let fatalBeforeStart: number | undefined;
+  let onFatal: Fatal = (exitCode = EXIT_CODES.failed) => {
+    fatalBeforeStart = exitCode;
   };
   let supervisorGone = (): void => proc.exit(EXIT_CODES.failed);
   if (!options.proc) watchSupervisor(() => supervisorGone(), options.shutdownDeadlineMs ?? 20_000);
   try {
-    started = await options.start(() => onFatal());
+    started = await options.start((exitCode) => onFatal(exitCode));
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof UnrecoverableError) {
       writeError(error.message);
       proc.exit(EXIT_CODES.config);
       return;
@@ -93,10 +96,10 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     logger.info({ signal, shutdownTimeoutMs }, 'shutting down');
     stopAndExit(EXIT_CODES.ok);
   };
-  onFatal = () => {
+  onFatal = (exitCode = EXIT_CODES.failed) => {
     if (stopping) return;
     stopping = true;
-    stopAndExit(EXIT_CODES.failed);
+    stopAndExit(exitCode);
   };
   // `on`, not `once`: a second signal must reach `onSignal` rather than the default handler.
   proc.on('SIGTERM', onSignal);
@@ -106,7 +109,7 @@ export async function runService(options: RunServiceOptions): Promise<void> {
     logger.warn('the supervisor (`pipeline start`) is gone: stopping');
     onSignal('SIGTERM');
   };
-  if (fatalBeforeStart) onFatal();
+  if (fatalBeforeStart !== undefined) onFatal(fatalBeforeStart);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { ConfigError } from './errors';
+import { ConfigError, UnrecoverableError } from './errors';
 import { EXIT_CODES, runService } from './lifecycle';
 import { makeLogger } from './logger';
 
@@ -38,7 +38,13 @@ describe('runService', () => {
     expect(fake.exits).toEqual([EXIT_CODES.ok]);
   });
 
-  it('exits 78 with the configuration message, before anything starts', async () => {
+  it.each([
+    ['a configuration error', new ConfigError('Invalid configuration for s:\n  - HTTP_PORT: expected a TCP port number', [])],
+    [
+      'a condition restarting cannot fix',
+      new UnrecoverableError('the topic refuses every record: fix its settings', { code: 'KAFKA_REFUSED' }),
+    ],
+  ])('exits 78 with its message on %s, before anything starts', async (_what, error) => {
     const fake = fakeProcess();
     const written: string[] = [];
     await runService({
@@ -46,11 +52,11 @@ describe('runService', () => {
       proc: fake.proc,
       writeError: (text) => written.push(text),
       start: async () => {
-        throw new ConfigError('Invalid configuration for s:\n  - HTTP_PORT: expected a TCP port number', []);
+        throw error;
       },
     });
     expect(fake.exits).toEqual([EXIT_CODES.config]);
-    expect(written.join('')).toContain('HTTP_PORT: expected a TCP port number');
+    expect(written.join('')).toBe(error.message);
   });
 
   it('exits 1 when stopping fails, and at once on a second signal', async () => {
@@ -74,5 +80,23 @@ describe('runService', () => {
     hanging.signal('SIGINT');
     await hanging.exited;
     expect(hanging.exits).toEqual([EXIT_CODES.failed]);
+  });
+
+  it('a fatal error stops the service and exits with the code it asks for: 1 to be restarted, 78 when restarting cannot help', async () => {
+    for (const code of [undefined, EXIT_CODES.config]) {
+      const fake = fakeProcess();
+      const stop = jest.fn(async () => undefined);
+      await runService({
+        service: 's',
+        proc: fake.proc,
+        start: async (fatal) => {
+          setImmediate(() => fatal(code));
+          return { running: { stop }, logger, shutdownTimeoutMs: 1_000 };
+        },
+      });
+      await fake.exited;
+      expect(stop).toHaveBeenCalledTimes(1);
+      expect(fake.exits).toEqual([code ?? EXIT_CODES.failed]);
+    }
   });
 });

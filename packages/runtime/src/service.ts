@@ -2,8 +2,9 @@ import type pino from 'pino';
 import type { Registry } from 'prom-client';
 import type { z } from 'zod';
 import { type Env, parseConfig, processEnv, type RuntimeEnv } from './config';
+import { UnrecoverableError } from './errors';
 import { type HttpRoute, type ReadinessCheck, startHttpEndpoints } from './health';
-import { type RunningService, runService } from './lifecycle';
+import { EXIT_CODES, type RunningService, runService } from './lifecycle';
 import { type Logger, makeLogger } from './logger';
 import { makeMetricsRegistry } from './metrics';
 import { processSecrets } from './secrets';
@@ -22,7 +23,8 @@ export interface ServiceContext<C> {
   /**
    * The service cannot go on (its Kafka consumer crashed for good, say): logs `message` with the
    * error, turns /readyz to 503 with the reason, stops the service and exits 1, so whatever
-   * supervises it restarts it. Safe to call more than once.
+   * supervises it restarts it; with an UnrecoverableError it exits 78, so a supervisor gives up
+   * on it instead. Safe to call more than once.
    */
   fatal(error: unknown, message: string): void;
 }
@@ -90,9 +92,18 @@ export function main<S extends z.ZodType>(definition: ServiceDefinition<S>, env:
       const fatal = (error: unknown, message: string): void => {
         if (failed) return;
         failed = true;
+        if (error instanceof UnrecoverableError) {
+          logger.fatal(
+            { err: error },
+            `${message}; exiting with code ${EXIT_CODES.config}: restarting cannot fix this, so a supervisor should not`,
+          );
+          endpoints.markFailed(message);
+          exitFatally(EXIT_CODES.config);
+          return;
+        }
         logger.error({ err: error }, `${message}; exiting with code 1 so that whatever supervises the service restarts it`);
         endpoints.markFailed(message);
-        exitFatally();
+        exitFatally(EXIT_CODES.failed);
       };
       let service: StartedService;
       try {

@@ -25,8 +25,8 @@ export interface EventBatcherOptions {
   onSent?: (bytes: number, count: number) => void;
   /** A position is safe: all events before it were acknowledged by Kafka. Called in LSN order. */
   onSafe: (lsn: bigint, commitMicros: bigint[]) => void;
-  /** A send failed; nothing after it is ever reported safe. */
-  onError: (error: unknown) => void;
+  /** A send failed (with what it sent); nothing after it is ever reported safe. */
+  onError: (error: unknown, topicMessages: readonly TopicMessages[]) => void;
 }
 
 /**
@@ -130,7 +130,7 @@ export class EventBatcher {
         (error: unknown) => {
           this.failed = error;
           this.inFlightPosition = undefined;
-          this.options.onError(error);
+          this.options.onError(error, topicMessages);
           throw error;
         },
       );

@@ -24,6 +24,26 @@ export async function publishedTables(db: Queryable, publication: string): Promi
   return rows;
 }
 
+/**
+ * Published tables without any key: no primary key, and a replica identity of DEFAULT (which then
+ * has no columns), NOTHING, or an index that no longer exists. Their changes cannot be compacted.
+ * As `<schema>.<table>`.
+ */
+export async function keylessTables(db: Queryable, publication: string): Promise<string[]> {
+  const { rows } = await db.query<{ subject: string }>(
+    `SELECT pt.schemaname || '.' || pt.tablename AS subject
+       FROM pg_publication_tables pt
+       JOIN pg_namespace n ON n.nspname = pt.schemaname
+       JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = pt.tablename
+      WHERE pt.pubname = $1
+        AND c.relreplident <> 'f'
+        AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND (i.indisprimary OR (c.relreplident = 'i' AND i.indisreplident)))
+      ORDER BY 1`,
+    [publication],
+  );
+  return rows.map((row) => row.subject);
+}
+
 /** The primary key's columns in key order (not the replica identity's, which is every column under FULL). */
 export async function primaryKeyColumns(db: Queryable, relationOid: number): Promise<string[]> {
   const { rows } = await db.query<{ name: string }>(

@@ -1,4 +1,4 @@
-import type { Envelope, Op } from '@pipeline/schemas';
+import { controlKey, type Envelope, type Op } from '@pipeline/schemas';
 import type { Pgoutput } from 'pg-logical-replication';
 import { convertText, placeholder } from './columns';
 import type { RelationInfo } from './relation';
@@ -23,8 +23,11 @@ export interface TxContext {
 
 export interface OutEvent {
   topic: string;
-  /** The primary key as text (JSON array for a composite key); null for a truncate. */
-  key: string | null;
+  /**
+   * The message key: the primary key (or replica identity key) as text, a JSON array for a
+   * composite key; a truncate's control key; the event id for a row of a table without any key.
+   */
+  key: string;
   /** Set for truncates, which go to every partition. */
   partition?: number;
   envelope: Envelope<Record<string, unknown>>;
@@ -52,12 +55,21 @@ function buildRow(rel: RelationInfo, tuple: Tuple, side: 'before' | 'after', una
   return row;
 }
 
-/** The message key of a row: its primary key (or replica identity key) values as text. */
+/** The row's key: its primary key (or replica identity key) values as text; null for a table without any key. */
 export function keyOf(rel: RelationInfo, tuple: Tuple): string | null {
   const columns = rel.primaryKey.length > 0 ? rel.primaryKey : rel.identityKey;
   if (columns.length === 0) return null;
   const values = columns.map((column) => tuple[column] ?? null);
   return values.length === 1 ? (values[0] ?? null) : JSON.stringify(values);
+}
+
+/**
+ * The message key of a row's change: its key, or for a table without any key its event id (every
+ * record has a key; such a table's changes have no order to keep and cannot be compacted, which
+ * the reader refuses at start on a compacted topic).
+ */
+function messageKey(rowKey: string | null, id: string): string {
+  return rowKey ?? id;
 }
 
 function envelope(
@@ -83,9 +95,8 @@ function envelope(
 export function mapInsert(rel: RelationInfo, tx: TxContext, tuple: Tuple): OutEvent[] {
   const unavailable: string[] = [];
   const after = buildRow(rel, tuple, 'after', unavailable);
-  return [
-    { topic: rel.topic, key: keyOf(rel, tuple), envelope: envelope(rel, tx, 'c', null, after, unavailable, eventId(tx, tx.nextOrdinal())) },
-  ];
+  const id = eventId(tx, tx.nextOrdinal());
+  return [{ topic: rel.topic, key: messageKey(keyOf(rel, tuple), id), envelope: envelope(rel, tx, 'c', null, after, unavailable, id) }];
 }
 
 /**
@@ -109,7 +120,8 @@ export function mapUpdate(rel: RelationInfo, tx: TxContext, change: { key: Tuple
   const unavailable: string[] = [];
   const before = change.old ? buildRow(rel, change.old, 'before', unavailable) : null;
   const after = buildRow(rel, change.new, 'after', unavailable);
-  return [{ topic: rel.topic, key: newKey, envelope: envelope(rel, tx, 'u', before, after, unavailable, eventId(tx, tx.nextOrdinal())) }];
+  const id = eventId(tx, tx.nextOrdinal());
+  return [{ topic: rel.topic, key: messageKey(newKey, id), envelope: envelope(rel, tx, 'u', before, after, unavailable, id) }];
 }
 
 export function mapDelete(rel: RelationInfo, tx: TxContext, change: { key: Tuple | null; old: Tuple | null }): OutEvent[] {
@@ -117,21 +129,16 @@ export function mapDelete(rel: RelationInfo, tx: TxContext, change: { key: Tuple
   if (!tuple) throw new Error(`delete on ${rel.subject} carries no old row or key (REPLICA IDENTITY NOTHING?): set a replica identity`);
   const unavailable: string[] = [];
   const before = buildRow(rel, tuple, 'before', unavailable);
-  return [
-    {
-      topic: rel.topic,
-      key: keyOf(rel, tuple),
-      envelope: envelope(rel, tx, 'd', before, null, unavailable, eventId(tx, tx.nextOrdinal())),
-    },
-  ];
+  const id = eventId(tx, tx.nextOrdinal());
+  return [{ topic: rel.topic, key: messageKey(keyOf(rel, tuple), id), envelope: envelope(rel, tx, 'd', before, null, unavailable, id) }];
 }
 
-/** A truncate: one record with a null key on every partition, each with its own event id. */
+/** A truncate: one control record on every partition (keyed by kind, table and partition), each with its own event id. */
 export function mapTruncate(rel: RelationInfo, tx: TxContext, partitions: number): OutEvent[] {
   const ordinal = tx.nextOrdinal();
   return Array.from({ length: partitions }, (_, partition) => ({
     topic: rel.topic,
-    key: null,
+    key: controlKey('truncate', rel.subject, partition),
     partition,
     envelope: envelope(rel, tx, 't', null, null, [], eventId(tx, ordinal, `:p${partition}`)),
   }));
@@ -196,9 +203,10 @@ export function mapSnapshotRead(rel: RelationInfo, snapshot: SnapshotContext, tu
   const unavailable: string[] = [];
   const after = buildRow(rel, tuple, 'after', unavailable);
   const key = keyOf(rel, tuple);
+  const id = `${snapshot.systemId}:${snapshot.consistentPoint}:r:${rel.subject}:${key}`;
   return {
     topic: rel.topic,
-    key,
+    key: messageKey(key, id),
     envelope: {
       op: 'r',
       before: null,
@@ -212,7 +220,7 @@ export function mapSnapshotRead(rel: RelationInfo, snapshot: SnapshotContext, tu
         commitTs: snapshot.snapshotTs,
         snapshot: true,
       },
-      eventId: `${snapshot.systemId}:${snapshot.consistentPoint}:r:${rel.subject}:${key}`,
+      eventId: id,
       unavailable,
       tsMs: snapshot.nowMs,
     },

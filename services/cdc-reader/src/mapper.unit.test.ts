@@ -136,13 +136,20 @@ describe('mapping pgoutput changes to envelopes', () => {
     expect(events[1]?.envelope.after?.id).toBe('b0000000-0000-4000-8000-000000000002');
   });
 
-  it('a truncate: a null-key record on every partition, ids distinct per partition', () => {
+  it('a truncate: a control record on every partition, keyed by kind, table and partition, ids distinct per partition', () => {
     const events = mapTruncate(inventory, tx(), 3);
     expect(events.map((e) => [e.partition, e.key, e.envelope.op, e.envelope.eventId])).toEqual([
-      [0, null, 't', '7312345678901234567:0/16B3748:0:p0'],
-      [1, null, 't', '7312345678901234567:0/16B3748:0:p1'],
-      [2, null, 't', '7312345678901234567:0/16B3748:0:p2'],
+      [0, '__control:truncate:public.inventory:0', 't', '7312345678901234567:0/16B3748:0:p0'],
+      [1, '__control:truncate:public.inventory:1', 't', '7312345678901234567:0/16B3748:0:p1'],
+      [2, '__control:truncate:public.inventory:2', 't', '7312345678901234567:0/16B3748:0:p2'],
     ]);
+  });
+
+  it('keys a change of a table without any key by its event id: every record has a key', () => {
+    const keyless = { ...inventory, primaryKey: [], identityKey: [] };
+    const [inserted] = mapInsert(keyless, tx(), row);
+    expect(inserted?.key).toBe(inserted?.envelope.eventId);
+    expect(inserted?.key).toBe('7312345678901234567:0/16B3748:0');
   });
 
   it('numbers events in a transaction in order, so a redelivery gives the same ids', () => {

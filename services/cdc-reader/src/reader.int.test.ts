@@ -140,11 +140,12 @@ describe('cdc-reader: every kind of change of every captured table', () => {
     ]);
   });
 
-  it('truncates arrive as op t on every partition with a null key', () => {
+  it('truncates arrive as op t on every partition, keyed by kind, table and partition', () => {
     for (const table of ['opportunities', 'inventory', 'suppliers', 'customers']) {
       const truncates = of(table, 't');
       expect(truncates.map((r) => r.partition).sort()).toEqual([0, 1, 2]);
-      expect(truncates.every((r) => r.key === null && r.envelope.before === null && r.envelope.after === null)).toBe(true);
+      expect(truncates.map((r) => r.key).sort()).toEqual([0, 1, 2].map((p) => `__control:truncate:public.${table}:${p}`));
+      expect(truncates.every((r) => r.envelope.before === null && r.envelope.after === null)).toBe(true);
       expect(new Set(truncates.map((r) => r.envelope.eventId)).size).toBe(3);
     }
   });

@@ -1,6 +1,7 @@
-import { failureHeaders, READER_DLQ_HEADERS, recordBytes } from '@pipeline/kafka';
+import { failureHeaders, partitionOf, READER_DLQ_HEADERS, recordBytes } from '@pipeline/kafka';
 import { PipelineError } from '@pipeline/runtime';
 import {
+  controlKey,
   EVENT_HEADERS,
   encodeSingleObject,
   type ParsedSchema,
@@ -38,13 +39,18 @@ function contractHeaders(eventId: string, writer: ParsedSchema, traceId: string)
   };
 }
 
-/** A change as a record: Avro value, keyed by the row's key, with the contract's headers (and a partition for truncates). */
+/**
+ * A change as a record: Avro value, keyed by the row's key, with the contract's headers (and a
+ * partition for truncates). Its timestamp is when the reader read the change (the envelope's
+ * tsMs), as every record the reader writes: the time it was made, not when a batch left.
+ */
 export function changeRecord(event: OutEvent, writer: ParsedSchema, traceId: string): BuiltRecord {
   const value = encodeSingleObject(writer, event.envelope);
   const eventId = event.envelope.eventId;
   return built({
     key: event.key,
     value,
+    timestamp: String(event.envelope.tsMs),
     headers: {
       ...contractHeaders(eventId, writer, traceId),
       ...(event.movedKey === undefined ? {} : { [EVENT_HEADERS.keyMoved]: event.movedKey }),
@@ -70,9 +76,9 @@ export interface SnapshotEndFacts {
 }
 
 /**
- * The end of a table's snapshot: one control record per partition of its topic (null key, the
- * partition set), after every row of the snapshot, so each partition's consumer sees where the
- * snapshot's rows end. The `control` header says what it is without decoding.
+ * The end of a table's snapshot: one control record per partition of its topic (keyed by kind,
+ * table and partition, the partition set), after every row of the snapshot, so each partition's
+ * consumer sees where the snapshot's rows end. The `control` header says what it is without decoding.
  */
 export function snapshotEndRecords(facts: SnapshotEndFacts, traceId: string): BuiltRecord[] {
   const schema = snapshotEndSchema();
@@ -91,9 +97,10 @@ export function snapshotEndRecords(facts: SnapshotEndFacts, traceId: string): Bu
     };
     const value = encodeSingleObject(schema, record);
     return built({
-      key: null,
+      key: controlKey(SNAPSHOT_END, `${facts.schema}.${facts.table}`, partition),
       value,
       partition,
+      timestamp: String(facts.nowMs),
       headers: { ...contractHeaders(record.eventId, schema, traceId), [EVENT_HEADERS.control]: SNAPSHOT_END },
     });
   });
@@ -107,13 +114,17 @@ export interface TransactionFacts {
   commitTs: string;
   /** Events produced per table (`<schema>.<table>`); counted on END only. */
   perTable: ReadonlyMap<string, number>;
+  /** When the reader read the transaction, ms: the record's timestamp. */
+  nowMs: number;
 }
 
 /**
  * BEGIN before a transaction's first event, END after its last with the events it produced per
- * table, keyed `<system id>:<commit LSN>` (the prefix of its events' ids).
+ * table, keyed by their event ids `<system id>:<commit LSN>:BEGIN` and `…:END` (distinct, so a
+ * compacted topic keeps both), both written to the partition of `<system id>:<commit LSN>` among
+ * `partitions` (murmur2, as a key), so one transaction's records stay in order.
  */
-export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts, traceId: string): BuiltRecord {
+export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts, traceId: string, partitions: number): BuiltRecord {
   const dataCollections = status === 'END' ? [...tx.perTable].map(([table, eventCount]) => ({ table, eventCount })) : [];
   const record: TransactionRecord = {
     status,
@@ -127,7 +138,14 @@ export function transactionRecord(status: 'BEGIN' | 'END', tx: TransactionFacts,
   const schema = transactionSchema();
   const value = encodeSingleObject(schema, record);
   const eventId = `${record.id}:${status}`;
-  return built({ key: record.id, value, headers: contractHeaders(eventId, schema, traceId) });
+  const partition = partitionOf('', { key: record.id, value: null }, partitions);
+  return built({
+    key: eventId,
+    value,
+    timestamp: String(tx.nowMs),
+    headers: contractHeaders(eventId, schema, traceId),
+    ...(partition === undefined ? {} : { partition }),
+  });
 }
 
 /** The reader's name as a dead letter's consumer group: `pipeline dlq … --service cdc-reader`. */
@@ -173,6 +191,7 @@ function readerLetter(source: ReaderLetterSource, body: object, error: PipelineE
   return built({
     key: source.subject,
     value,
+    timestamp: String(source.nowMs),
     headers: {
       [EVENT_HEADERS.eventId]: source.eventId,
       [READER_DLQ_HEADERS.errorMessage]: error.message.slice(0, 1000),

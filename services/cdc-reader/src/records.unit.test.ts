@@ -1,4 +1,4 @@
-import { FAILURE_HEADERS, READER_DLQ_HEADERS, recordBytes } from '@pipeline/kafka';
+import { FAILURE_HEADERS, partitionOf, READER_DLQ_HEADERS, recordBytes } from '@pipeline/kafka';
 import { envelopeSchema, type ParsedSchema, SingleObjectDecoder, snapshotEndSchema, transactionSchema } from '@pipeline/schemas';
 import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import { changeRecord, deadLetterRecord, snapshotEndRecords, transactionRecord } from './records';
@@ -13,11 +13,12 @@ describe('change records', () => {
   const row = firstEdgeRow('public.orders');
   const trace = traceIdOf('7301', '0/4F52CB8');
 
-  it('carry the envelope as Avro, the row key, and the contract’s headers', async () => {
+  it('carry the envelope as Avro, the row key, the time the change was read, and the contract’s headers', async () => {
     const envelope = { ...edgeEnvelope('public.orders', 'c', null, row), eventId: '7301:0/4F52CB8:0' };
     const { message, bytes } = changeRecord({ topic: 'cdc.public.orders', key: row.id, envelope }, writer, trace);
     expect(message.key).toBe(row.id);
     expect(message.partition).toBeUndefined();
+    expect(message.timestamp).toBe(String(envelope.tsMs));
     expect(await decodeSingleObject(writer, message.value as Buffer)).toMatchObject({
       op: 'c',
       eventId: '7301:0/4F52CB8:0',
@@ -40,11 +41,16 @@ describe('change records', () => {
     );
     expect(moved.message.headers).toMatchObject({ 'key-moved': 'new-key' });
     const truncate = changeRecord(
-      { topic: 't', key: null, partition: 2, envelope: { ...edgeEnvelope('public.orders', 't', null, null), eventId: 'x:1:p2' } },
+      {
+        topic: 't',
+        key: '__control:truncate:public.orders:2',
+        partition: 2,
+        envelope: { ...edgeEnvelope('public.orders', 't', null, null), eventId: 'x:1:p2' },
+      },
       writer,
       trace,
     );
-    expect(truncate.message).toMatchObject({ key: null, partition: 2 });
+    expect(truncate.message).toMatchObject({ key: '__control:truncate:public.orders:2', partition: 2 });
   });
 
   it('refuse a value the schema cannot carry (it goes to the dead letters instead)', () => {
@@ -54,7 +60,7 @@ describe('change records', () => {
 });
 
 describe('end-of-snapshot records', () => {
-  it('one per partition, keyless, each on its partition with its own event id and the control header', async () => {
+  it('one per partition, keyed by kind, table and partition, each on its partition with its own event id and the control header', async () => {
     const facts = {
       systemId: '7301',
       db: 'pipeline',
@@ -67,10 +73,10 @@ describe('end-of-snapshot records', () => {
       nowMs: 1_780_000_000_000,
     };
     const records = snapshotEndRecords(facts, traceIdOf('7301', 'snapshot:0/4F52CB8'));
-    expect(records.map((r) => [r.message.partition, r.message.key])).toEqual([
-      [0, null],
-      [1, null],
-      [2, null],
+    expect(records.map((r) => [r.message.partition, r.message.key, r.message.timestamp])).toEqual([
+      [0, '__control:snapshot-end:public.opportunities:0', '1780000000000'],
+      [1, '__control:snapshot-end:public.opportunities:1', '1780000000000'],
+      [2, '__control:snapshot-end:public.opportunities:2', '1780000000000'],
     ]);
     expect(await decodeSingleObject(snapshotEndSchema(), records[1]?.message.value as Buffer)).toEqual({
       db: 'pipeline',
@@ -102,13 +108,19 @@ describe('transaction records', () => {
       ['public.orders', 2],
       ['public.order_items', 3],
     ]),
+    nowMs: 1_780_000_000_000,
   };
 
-  it('BEGIN says nothing of the events, END counts them per table; both keyed by the transaction', async () => {
+  it('BEGIN says nothing of the events, END counts them per table; each keyed by its event id, so compaction keeps both', async () => {
     const trace = traceIdOf(tx.systemId, tx.commitLsn);
-    const begin = transactionRecord('BEGIN', tx, trace);
-    const end = transactionRecord('END', tx, trace);
-    expect(begin.message.key).toBe('7301:0/4F52CB8');
+    const begin = transactionRecord('BEGIN', tx, trace, 6);
+    const end = transactionRecord('END', tx, trace, 6);
+    expect(begin.message.key).toBe('7301:0/4F52CB8:BEGIN');
+    expect(end.message.key).toBe('7301:0/4F52CB8:END');
+    expect(begin.message.timestamp).toBe('1780000000000');
+    // Both where the transaction's id would go as a key: its records stay in order.
+    expect(begin.message.partition).toBe(partitionOf('', { key: '7301:0/4F52CB8', value: null }, 6));
+    expect(end.message.partition).toBe(begin.message.partition);
     expect(await decodeSingleObject(transactionSchema(), begin.message.value as Buffer)).toMatchObject({
       status: 'BEGIN',
       eventCount: 0,

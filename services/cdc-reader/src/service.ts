@@ -1,5 +1,5 @@
 import { connectBackends } from '@pipeline/kit';
-import type { ServiceContext, StartedService } from '@pipeline/runtime';
+import { EXIT_CODES, type ServiceContext, type StartedService, UnrecoverableError } from '@pipeline/runtime';
 import { CompressionTypes } from 'kafkajs';
 import { type Config, SERVICE } from './config';
 import { makeReaderMetrics } from './metrics';
@@ -36,13 +36,15 @@ export async function start(context: ServiceContext<Config>): Promise<StartedSer
     standbyPollMs: config.CDC_STANDBY_POLL_MS,
     transactionTopic: config.CDC_TRANSACTION_TOPIC,
     ...(config.KAFKA_COMPRESSION === 'gzip' ? { compression: CompressionTypes.GZIP } : {}),
-    onFatal: () => {
-      // A vanished or lost slot needs a person: exit non-zero so the orchestrator shows it.
-      process.exitCode = 1;
+    onFatal: (error) => {
+      // A condition that needs a person (a vanished or lost slot, a refusal no retry passes, a snapshot
+      // that keeps failing): 78, on which a supervisor gives up instead of restarting the reader in a loop.
+      const code = error instanceof UnrecoverableError ? EXIT_CODES.config : EXIT_CODES.failed;
+      process.exitCode = code;
       void reader
         .stop()
         .then(() => backends.close())
-        .finally(() => process.exit(1));
+        .finally(() => process.exit(code));
     },
   });
   reader.start();

@@ -1,7 +1,7 @@
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { formatLsn, formatTimestampMicros, parseLsn, transactionSchema } from '@pipeline/schemas';
-import type { CompressionTypes, Kafka, Producer } from 'kafkajs';
+import type { CompressionTypes, Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { ClientConfig } from 'pg';
 import { LogicalReplicationService, type Pgoutput } from 'pg-logical-replication';
 import { EventBatcher } from './batcher';
@@ -11,6 +11,7 @@ import { mapChange, type OutEvent, type RowChange, rowChangeOf, type TxContext }
 import type { ReaderMetrics } from './metrics';
 import { TextPgoutputPlugin } from './plugin';
 import { deadLetterRecord, tooLargeRecord, transactionRecord } from './records';
+import { produceFailure } from './refusals';
 import type { RelationInfo } from './relation';
 import type { RelationRegistry } from './relations';
 import type { TopicBudgets } from './topic-budget';
@@ -27,6 +28,8 @@ export interface SessionOptions {
   partitions: (topic: string) => number;
   systemId: string;
   database: string;
+  /** When the reader last created or verified its topics, ms since the epoch (see produceFailure). */
+  topicsEnsuredAtMs: number;
   /** The slot's confirmed position when the session starts: what keepalives report until the first commit. */
   confirmedLsn: bigint;
   schemaTopic: string;
@@ -115,13 +118,17 @@ export class ReplicationSession {
           options.metrics.commitToAck.observe(Math.max(0, nowMicros - Number(micros)) / 1e6);
         }
       },
-      onError: (error) => this.fail(error),
+      onError: (error, topicMessages) => this.fail(this.produceFailure(error, 'the changes of a transaction', topicMessages)),
     });
     try {
       // Every writer schema is published before the first record that uses it.
       const publisher = new SchemaPublisher(this.producer, options.schemaTopic);
-      for (const writer of new Set(options.relations.writers())) await publisher.publish(writer);
-      if (options.transactionsTopic) await publisher.publish(transactionSchema());
+      try {
+        for (const writer of new Set(options.relations.writers())) await publisher.publish(writer);
+        if (options.transactionsTopic) await publisher.publish(transactionSchema());
+      } catch (error) {
+        throw this.produceFailure(error, 'a writer schema', [{ topic: options.schemaTopic, messages: [] }]);
+      }
 
       this.service.on('data', async (lsn: string, message: Pgoutput.Message) => {
         if (this.failure || this.stopping) return;
@@ -157,6 +164,17 @@ export class ReplicationSession {
     await this.batcher?.drain().catch(() => undefined);
     this.sendFeedback();
     await this.service.stop().catch(() => undefined);
+  }
+
+  /** A failed produce as the reader sees it: permanent (the reader stops), too large or retriable. */
+  private produceFailure(error: unknown, what: string, topicMessages: readonly TopicMessages[]): unknown {
+    return produceFailure(error, {
+      what,
+      topicMessages,
+      partitions: (topic) => this.options.partitions(topic),
+      topicsEnsuredAtMs: this.options.topicsEnsuredAtMs,
+      nowMs: this.now(),
+    });
   }
 
   private fail(error: unknown): void {
@@ -313,7 +331,7 @@ export class ReplicationSession {
     if (!topic) return;
     const tx = this.requireTx();
     tx.begun = true;
-    const record = transactionRecord(status, tx, this.traceId());
+    const record = transactionRecord(status, tx, this.traceId(), this.options.partitions(topic));
     await (this.batcher as EventBatcher).add(topic, record.message, record.bytes);
   }
 

@@ -1,5 +1,5 @@
 import type { SlotRow, UsedSlot } from '@pipeline/db';
-import { PipelineError } from '@pipeline/runtime';
+import { type PipelineError, UnrecoverableError } from '@pipeline/runtime';
 
 /** What is known about a slot before streaming: the server's view and the reader's memory of it. */
 export interface SlotFacts {
@@ -26,9 +26,9 @@ export type SlotDecision =
   /** A condition the reader must not work around: it stops and says what happened and what to do. */
   | { kind: 'stop'; error: PipelineError };
 
-/** A slot the reader must not stream from: not retriable, the process stops (cdc-reader's onFatal). */
+/** A slot the reader must not stream from: the process stops with exit code 78 (cdc-reader's onFatal). */
 function stop(code: string, message: string): SlotDecision {
-  return { kind: 'stop', error: new PipelineError(message, { code, retriable: false }) };
+  return { kind: 'stop', error: new UnrecoverableError(message, { code }) };
 }
 
 /**

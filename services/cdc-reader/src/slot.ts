@@ -4,7 +4,9 @@ import {
   finishSlotCreation,
   forgetSlot,
   type Queryable,
+  recordSnapshotInterruption,
   slotRows,
+  snapshotAttemptUnrecorded,
   unfinishedSnapshotTables,
   usedSlot,
 } from '@pipeline/db';
@@ -12,6 +14,7 @@ import { type Logger, PipelineError } from '@pipeline/runtime';
 import type pg from 'pg';
 import { publicationExists, publishedTables } from './catalog';
 import { createSlotWithSnapshot, type ExportedSlot } from './exported-slot';
+import { ENDED_UNRECORDED, SNAPSHOT_ATTEMPTS, snapshotKeepsFailing } from './interruptions';
 import { decideSlot } from './slot-decision';
 
 export interface SlotOptions {
@@ -76,6 +79,11 @@ export async function prepareSlot(db: Queryable, options: SlotOptions): Promise<
       return createSlot(db, { ...options, snapshot: 'initial' });
     case 'create':
       if (decision.discard) {
+        // The last attempt's reader ended without recording why: that counts as an interruption too.
+        if (await snapshotAttemptUnrecorded(db, slot)) {
+          const { times, message } = await recordSnapshotInterruption(db, slot, ENDED_UNRECORDED.cause, ENDED_UNRECORDED.message);
+          if (times >= SNAPSHOT_ATTEMPTS) throw snapshotKeepsFailing(slot, times, message);
+        }
         options.logger.warn(
           { slot },
           `${decision.discard.why}: an exported snapshot dies with its connection, so slot ${slot} is dropped and a new snapshot is taken`,

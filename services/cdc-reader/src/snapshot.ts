@@ -2,7 +2,7 @@ import { finishSnapshotTable, recordSnapshotPage, startSnapshotTable } from '@pi
 import { makeProducer, SchemaPublisher } from '@pipeline/kafka';
 import type { Logger } from '@pipeline/runtime';
 import { type ParsedSchema, snapshotEndSchema } from '@pipeline/schemas';
-import type { CompressionTypes, Kafka } from 'kafkajs';
+import type { CompressionTypes, Kafka, Message } from 'kafkajs';
 import type pg from 'pg';
 import type { PublishedTable } from './catalog';
 import { chunkRecords } from './chunks';
@@ -11,6 +11,7 @@ import { fitChange } from './fit';
 import { mapSnapshotRead, type SnapshotContext } from './mapper';
 import type { ReaderMetrics } from './metrics';
 import { type BuiltRecord, snapshotEndRecords, tooLargeRecord } from './records';
+import { produceFailure } from './refusals';
 import type { RelationInfo } from './relation';
 import { RelationRegistry } from './relations';
 import type { TopicBudgets } from './topic-budget';
@@ -39,6 +40,8 @@ export interface SnapshotOptions {
   compression?: CompressionTypes;
   /** False once this reader lost its leader lock (or is stopping): the snapshot stops producing. */
   isLeader: () => boolean;
+  /** When the reader last created or verified its topics, ms since the epoch (see produceFailure). */
+  topicsEnsuredAtMs: number;
 }
 
 /** Values as PostgreSQL's text output, exactly as pgoutput sends them: no parsing by `pg`. */
@@ -61,12 +64,36 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
   await producer.connect();
   const client = await pool.connect();
   const compression = options.compression === undefined ? {} : { compression: options.compression };
+  /** Sends and waits for every replica; a refusal that cannot pass stops the reader (produceFailure). */
+  const send = async (topic: string, messages: Message[], what: string): Promise<void> => {
+    try {
+      await producer.send({ topic, acks: -1, messages, ...compression });
+    } catch (error) {
+      throw produceFailure(error, {
+        what,
+        topicMessages: [{ topic, messages }],
+        partitions: (t) => (t === options.deadLetterTopic ? 1 : options.partitions(t)),
+        topicsEnsuredAtMs: options.topicsEnsuredAtMs,
+        nowMs: Date.now(),
+      });
+    }
+  };
   let total = 0;
   metrics.snapshotRunning.set(1);
   try {
     const publisher = new SchemaPublisher(producer, options.schemaTopic);
-    for (const writer of new Set(options.writers.values())) await publisher.publish(writer);
-    await publisher.publish(snapshotEndSchema());
+    try {
+      for (const writer of new Set(options.writers.values())) await publisher.publish(writer);
+      await publisher.publish(snapshotEndSchema());
+    } catch (error) {
+      throw produceFailure(error, {
+        what: 'a writer schema',
+        topicMessages: [{ topic: options.schemaTopic, messages: [] }],
+        partitions: () => 1,
+        topicsEnsuredAtMs: options.topicsEnsuredAtMs,
+        nowMs: Date.now(),
+      });
+    }
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT '${exported.snapshotName.replaceAll("'", "''")}'`);
     await client.query(`SET LOCAL DateStyle = 'ISO'; SET LOCAL TimeZone = 'UTC'; SET LOCAL extra_float_digits = 3`);
@@ -105,10 +132,18 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         context.nowMs = Date.now();
         const { records, letters } = pageRecords(options, rel, context, rows, traceId);
         for (const chunk of chunkRecords(records, options.budgets.batchBytes(rel.topic))) {
-          await producer.send({ topic: rel.topic, acks: -1, messages: chunk.map((r) => r.message), ...compression });
+          await send(
+            rel.topic,
+            chunk.map((r) => r.message),
+            `the snapshot rows of ${rel.subject}`,
+          );
         }
         if (letters.length > 0) {
-          await producer.send({ topic: options.deadLetterTopic, acks: -1, messages: letters.map((r) => r.message), ...compression });
+          await send(
+            options.deadLetterTopic,
+            letters.map((r) => r.message),
+            `the dead letters of ${rel.subject}'s snapshot`,
+          );
         }
         const lastRow = rows[rows.length - 1] as Record<string, string | null>;
         last = rel.primaryKey.map((column) => lastRow[column] ?? null);
@@ -134,7 +169,11 @@ export async function runSnapshot(options: SnapshotOptions, exported: ExportedSl
         traceId,
       );
       // After the table's last page was acknowledged: on each partition the end follows every row.
-      await producer.send({ topic: rel.topic, acks: -1, messages: ends.map((end) => end.message), ...compression });
+      await send(
+        rel.topic,
+        ends.map((end) => end.message),
+        `the end-of-snapshot records of ${rel.subject}`,
+      );
       await finishSnapshotTable(pool, slot, rel.subject, rowsOfTable);
       logger.info({ slot, table: rel.subject, rows: rowsOfTable }, `snapshot of ${rel.subject} done: ${rowsOfTable} rows`);
     }

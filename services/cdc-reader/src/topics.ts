@@ -1,4 +1,4 @@
-import { ensureSchemaTopic, ensureTopics, readTopicLimits, retentionConfig } from '@pipeline/kafka';
+import { compactedTopics, ensureSchemaTopic, ensureTopics, readTopicLimits, retentionConfig } from '@pipeline/kafka';
 import { cdcTopic } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type { PublishedTable } from './catalog';
@@ -18,10 +18,12 @@ export interface ReaderTopicsSpec {
 
 /** What the reader needs to know of the topics it writes. */
 export interface ReaderTopics {
-  /** Partition count of each table's topic (truncates and end-of-snapshot records go to each). */
+  /** Partition count of each table's topic (truncates and end-of-snapshot records go to each), the transaction and dead-letter topics'. */
   partitions: Map<string, number>;
   /** max.message.bytes of every topic the reader writes records to. */
   limits: Map<string, number>;
+  /** The table topics whose cleanup.policy compacts them (keep the latest record per key). */
+  compacted: Set<string>;
 }
 
 /**
@@ -42,10 +44,11 @@ export async function ensureReaderTopics(kafka: Kafka, spec: ReaderTopicsSpec): 
       { topic: spec.deadLetterTopic, numPartitions: 1, replicationFactor: spec.replicationFactor, configEntries },
     ]);
     await ensureSchemaTopic(admin, spec.schemaTopic, spec.replicationFactor);
-    const metadata = await admin.fetchTopicMetadata({ topics });
+    const metadata = await admin.fetchTopicMetadata({ topics: [...topics, spec.deadLetterTopic] });
     return {
       partitions: new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length])),
       limits: await readTopicLimits(admin, [...topics, spec.deadLetterTopic]),
+      compacted: await compactedTopics(admin, topics),
     };
   } finally {
     await admin.disconnect();

@@ -73,7 +73,7 @@ describe('pipeline projection rebuild', () => {
     expect(held[0]?.n).toBeGreaterThanOrEqual(outcome.events - 10);
   }, 300_000);
 
-  it('refuses a topic that does not keep every message', async () => {
+  it('refuses a topic that does not keep every message: limited retention, or compaction', async () => {
     const admin = stack.kafka.admin();
     await admin.connect();
     const retention = async (value: string) =>
@@ -90,6 +90,31 @@ describe('pipeline projection rebuild', () => {
       );
     } finally {
       await retention('-1');
+    }
+    // A compacted topic keeps the latest change per opportunity only: the transitions before it are gone.
+    const policy = async (value: string) =>
+      admin.alterConfigs({
+        validateOnly: false,
+        resources: [
+          {
+            type: 2,
+            name: stack.topic,
+            configEntries: [
+              { name: 'cleanup.policy', value },
+              { name: 'retention.ms', value: '-1' },
+            ],
+          },
+        ],
+      });
+    try {
+      await policy('compact');
+      const refused = await pipeline(['projection', 'rebuild', 'metrics-projector'], env);
+      expect(refused.status).toBe(1);
+      expect(refused.stderr).toContain(
+        `metrics-projector refused to rebuild: ${stack.topic} is compacted (cleanup.policy=compact): it keeps only the latest change of each opportunity`,
+      );
+    } finally {
+      await policy('delete');
       await admin.disconnect();
     }
   }, 120_000);

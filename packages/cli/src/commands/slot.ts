@@ -44,6 +44,12 @@ function printReports(reports: SlotReport[]): void {
     `${formatTable(['slot', 'active', 'leader', 'lag', 'retained WAL', 'WAL status', 'confirmed', 'snapshot'], rows)}\n`,
   );
   for (const r of reports) {
+    if (r.interruption) {
+      process.stdout.write(
+        `\n${r.slot}: its initial snapshot was interrupted ${r.interruption.times} time${r.interruption.times === 1 ? '' : 's'} in a row ` +
+          `by the same cause (the reader stops at 3): ${r.interruption.message}\n`,
+      );
+    }
     if (r.walStatus === 'lost') {
       process.stdout.write(
         `\n${r.slot}: WAL it needed was removed, so changes were missed. Restart its reader with CDC_ALLOW_NEW_SNAPSHOT=true to take a new snapshot.\n`,

@@ -16,7 +16,10 @@ export interface RestartPolicyOptions {
 
 export type Verdict = { action: 'restart'; delayMs: number; crashes: number } | { action: 'give-up'; crashes: number; reason: string };
 
-/** sysexits EX_CONFIG, what the services exit with on a bad configuration: restarting cannot help. */
+/**
+ * sysexits EX_CONFIG, what a service exits with on a bad configuration or another condition
+ * restarting cannot fix (a topic that refuses its records, a snapshot that keeps failing the same way).
+ */
 const EXIT_CONFIG = 78;
 
 export class RestartPolicy {
@@ -39,7 +42,11 @@ export class RestartPolicy {
     while (this.crashes.length > 0 && (this.crashes[0] as number) <= nowMs - this.windowMs) this.crashes.shift();
     const crashes = this.crashes.length;
     if (code === EXIT_CONFIG) {
-      return { action: 'give-up', crashes, reason: 'its configuration is invalid (exit code 78): fix the setting it names' };
+      return {
+        action: 'give-up',
+        crashes,
+        reason: 'it stopped on a condition restarting cannot fix (exit code 78): do what its last error line says, then start it again',
+      };
     }
     if (crashes >= this.maxCrashes) {
       return {

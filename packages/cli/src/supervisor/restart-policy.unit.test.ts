@@ -31,7 +31,7 @@ describe('RestartPolicy', () => {
     expect(new RestartPolicy().crashed(0, 78)).toEqual({
       action: 'give-up',
       crashes: 1,
-      reason: 'its configuration is invalid (exit code 78): fix the setting it names',
+      reason: 'it stopped on a condition restarting cannot fix (exit code 78): do what its last error line says, then start it again',
     });
   });
 });

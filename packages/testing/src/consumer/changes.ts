@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { ensureTopics } from '@pipeline/kafka';
 import {
+  controlKey,
   type Envelope,
   EVENT_HEADERS,
   encodeSingleObject,
@@ -97,11 +98,11 @@ export async function startConsumerChild(databaseUrl: string, env: Record<string
   return { ...child, port };
 }
 
-/** The end of a table's snapshot on one partition, as the cdc-reader writes it (null key, that partition). */
+/** The end of a table's snapshot on one partition, as the cdc-reader writes it (its control key, that partition). */
 export function snapshotEndMessage(subject: Subject, partition: number, partitions: number, consistentPoint = '0/10'): Message {
   const record = snapshotEndFixture(subject, partition, partitions, consistentPoint);
   return {
-    key: null,
+    key: controlKey(SNAPSHOT_END, subject, partition),
     partition,
     value: encodeSingleObject(snapshotEndSchema(), record),
     headers: { [EVENT_HEADERS.eventId]: record.eventId, [EVENT_HEADERS.control]: SNAPSHOT_END },

@@ -8,7 +8,7 @@ import {
   recordRebuildProgress,
   withTransaction,
 } from '@pipeline/db';
-import { SchemaResolver } from '@pipeline/kafka';
+import { compactedTopics, SchemaResolver } from '@pipeline/kafka';
 import { type Logger, PipelineError } from '@pipeline/runtime';
 import {
   bundledSchemas,
@@ -221,8 +221,16 @@ export async function rebuildProjection(config: Config, kafka: Kafka, pool: Pool
   }
 }
 
-/** A rebuild must see every message ever written: unlimited retention, nothing deleted from the start. */
+/** A rebuild must see every message ever written: not compacted, unlimited retention, nothing deleted from the start. */
 async function refuseIncompleteTopic(admin: ReturnType<Kafka['admin']>, topic: string): Promise<void> {
+  if ((await compactedTopics(admin, [topic])).has(topic)) {
+    throw new PipelineError(
+      `${topic} is compacted (cleanup.policy=compact): it keeps only the latest change of each opportunity, so the stage ` +
+        'transitions before it are gone and a rebuild from it would count less than happened. Rebuild from a topic that keeps ' +
+        'every change (cleanup.policy=delete with retention.ms=-1), or keep the projection as it is',
+      { code: 'REBUILD_REFUSED', retriable: false },
+    );
+  }
   const described = await admin.describeConfigs({
     resources: [{ type: 2, name: topic, configNames: ['retention.ms'] }],
     includeSynonyms: false,
