@@ -153,6 +153,8 @@ export class ConsumerRunner<E> {
   private notReady: string | undefined = 'starting';
   /** When the retry and dead-letter topics were made sure of: an unknown one long after is gone, not late. */
   private topicsEnsuredAtMs = 0;
+  /** A copy Kafka refused for good: consuming stopped, and onFatal was told why. */
+  private refused: ProduceRefusedError | undefined;
 
   constructor(private readonly options: ConsumerRunnerOptions<E>) {
     this.now = options.now ?? Date.now;
@@ -223,6 +225,8 @@ export class ConsumerRunner<E> {
     for (const consumer of [this.main, this.retries]) {
       onUnrecoverableCrash(consumer, (error, groupId) => {
         if (this.stopping) return;
+        // A refusal that stopped it has said what to do already (kafkajs passes on a wrapped copy of it).
+        if (this.refused) return;
         this.notReady = `consumer group ${groupId} crashed and kafkajs will not restart it: ${error.message}`;
         options.onFatal?.(error, this.notReady);
       });
@@ -545,6 +549,7 @@ export class ConsumerRunner<E> {
       `the copy of ${origin.topic} partition ${origin.partition} offset ${origin.offset}`,
       error,
     );
+    this.refused ??= refused;
     this.notReady = refused.message;
     this.options.onFatal?.(refused, refused.message);
     return refused;
