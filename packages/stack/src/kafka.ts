@@ -151,6 +151,9 @@ export class LocalKafka extends LocalProcess {
       'auto.create.topics.enable=false',
       'num.network.threads=2',
       'num.io.threads=4',
+      // A compacted topic (cleanup.policy=compact) is cleaned within a second of a segment rolling,
+      // not after the default 15 s idle wait, so compaction is seen while a test or demo runs.
+      'log.cleaner.backoff.ms=1000',
     ];
     const file = join(this.home, 'server.properties');
     writeFileSync(file, `${lines.join('\n')}\n`);
