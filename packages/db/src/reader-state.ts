@@ -1,3 +1,4 @@
+import { UnrecoverableError } from '@pipeline/runtime';
 import type { Queryable } from './pool';
 
 /**
@@ -180,13 +181,27 @@ export interface SnapshotInterruption {
   times: number;
 }
 
+/** The interruptions table comes with migration 0019: a database not migrated since says so, once, instead of failing every attempt. */
+function unmigrated(error: unknown): unknown {
+  if ((error as { code?: unknown } | undefined)?.code !== '42P01') return error;
+  return new UnrecoverableError(
+    'cdc_reader.snapshot_interruptions does not exist: this database lacks migration 0019. Apply the migrations ' +
+      '(`npx pipeline migrate`, or the reader image’s `node dist/main.js prepare`), then start the reader again',
+    { code: 'MIGRATIONS_MISSING', cause: error },
+  );
+}
+
 /** An attempt at the initial snapshot starts: marked running until it finishes or is interrupted. */
 export async function markSnapshotRunning(db: Queryable, slot: string): Promise<void> {
-  await db.query(
-    `INSERT INTO cdc_reader.snapshot_interruptions (slot_name, running) VALUES ($1, true)
-     ON CONFLICT (slot_name) DO UPDATE SET running = true, updated_at = now()`,
-    [slot],
-  );
+  await db
+    .query(
+      `INSERT INTO cdc_reader.snapshot_interruptions (slot_name, running) VALUES ($1, true)
+       ON CONFLICT (slot_name) DO UPDATE SET running = true, updated_at = now()`,
+      [slot],
+    )
+    .catch((error: unknown) => {
+      throw unmigrated(error);
+    });
 }
 
 /**
@@ -217,9 +232,11 @@ export async function settleSnapshotAttempt(db: Queryable, slot: string): Promis
 
 /** True when the last attempt was still marked running: its reader ended without saying why (killed, out of memory). */
 export async function snapshotAttemptUnrecorded(db: Queryable, slot: string): Promise<boolean> {
-  const { rows } = await db.query<{ running: boolean }>('SELECT running FROM cdc_reader.snapshot_interruptions WHERE slot_name = $1', [
-    slot,
-  ]);
+  const { rows } = await db
+    .query<{ running: boolean }>('SELECT running FROM cdc_reader.snapshot_interruptions WHERE slot_name = $1', [slot])
+    .catch((error: unknown) => {
+      throw unmigrated(error);
+    });
   return rows[0]?.running === true;
 }
 

@@ -15,4 +15,9 @@ describe('traceFields', () => {
     expect(traceFields('cdc', { source })).toEqual({ subject: 'public.orders' });
     expect(traceFields('other', { source, key: 'o-1', eventTimeMs: Number.NaN })).toEqual({ rowKey: 'o-1' });
   });
+
+  it('names no row for a control record (a truncate, the end of a snapshot): its key is not a row’s', () => {
+    expect(traceFields('cdc', { source, key: '__control:snapshot-end:public.orders:1' })).toEqual({ subject: 'public.orders' });
+    expect(traceFields('cdc', { source, key: '__control:truncate:public.orders:0' })).toEqual({ subject: 'public.orders' });
+  });
 });
