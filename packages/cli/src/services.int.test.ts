@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ensureTopics } from '@pipeline/kafka';
 import { cdcTopic, listSubjects } from '@pipeline/schemas';
 import { createTestDatabase, freePort, inheritedEnv, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import { SERVICES, serviceEntryPoint } from './services';
@@ -68,10 +69,10 @@ describe.each(SERVICES.map((s) => s.name))('service %s as a process', (name) => 
     // The cdc topics, as the reader would have created them: a consumer waits (503) until those of its tables exist.
     const admin = testKafka('svc-topics').admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: listSubjects().map((subject) => ({ topic: cdcTopic(prefix, subject), numPartitions: 1 })),
-    });
+    await ensureTopics(
+      admin,
+      listSubjects().map((subject) => ({ topic: cdcTopic(prefix, subject), numPartitions: 1, replicationFactor: 1 })),
+    );
     await admin.disconnect();
     const run = runService(name, {
       DATABASE_URL: name === 'cdc-reader' ? db.readerUrl : db.url,

@@ -2,6 +2,7 @@ import { makeLogger } from '@pipeline/runtime';
 import { eventually, testKafka, testLogLevel, uniqueName } from '@pipeline/testing';
 import { Registry } from 'prom-client';
 import { groupLagMetrics } from './group-lag';
+import { ensureTopics } from './topics';
 
 /** The lag a scrape reads from the broker, by partition. */
 async function scrapeLag(registry: Registry, metric: string): Promise<Record<string, number>> {
@@ -18,7 +19,7 @@ describe('consumer group lag read from the broker', () => {
 
   beforeAll(async () => {
     await Promise.all([admin.connect(), producer.connect()]);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await ensureTopics(admin, [{ topic, numPartitions: 2, replicationFactor: 1 }]);
   });
   afterAll(async () => {
     await Promise.all([admin.disconnect(), producer.disconnect()]);

@@ -14,6 +14,7 @@ import {
   untilTaskEffects,
 } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
+import { ensureTopics } from './topics';
 
 const CHILD = join(__dirname, '__tests__', 'runner-child.ts');
 const COUNT = 400;
@@ -34,7 +35,7 @@ describe('consumer runner killed with SIGKILL', () => {
     const topic = uniqueName('test.kill');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+    await ensureTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();

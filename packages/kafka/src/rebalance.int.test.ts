@@ -3,6 +3,7 @@ import { makeLogger, PipelineError } from '@pipeline/runtime';
 import { createTestDatabase, type TestDatabase, testKafka, testLogLevel, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { ConsumerRunner } from './runner';
+import { ensureTopics } from './topics';
 
 interface TestEvent {
   id: string;
@@ -26,7 +27,7 @@ describe('two instances of a service through a rebalance', () => {
     const topic = uniqueName('test.rebalance');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 3 }] });
+    await ensureTopics(admin, [{ topic, numPartitions: 3, replicationFactor: 1 }]);
     await admin.disconnect();
     let deliveries = 0;
     const make = (name: string) =>

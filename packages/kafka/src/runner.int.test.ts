@@ -4,6 +4,7 @@ import type { Kafka } from 'kafkajs';
 import { Registry } from 'prom-client';
 import { FAILURE_HEADERS } from './retry';
 import { ConsumerRunner } from './runner';
+import { ensureTopics } from './topics';
 
 interface TestEvent {
   id: string;
@@ -55,7 +56,7 @@ describe('ConsumerRunner: retry topics and the dead-letter topic', () => {
     service = uniqueName('test-runner-svc');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: source, numPartitions: 1 }] });
+    await ensureTopics(admin, [{ topic: source, numPartitions: 1, replicationFactor: 1 }]);
     await admin.disconnect();
     runner = new ConsumerRunner<TestEvent>({
       kafka,
@@ -168,7 +169,7 @@ describe('ConsumerRunner: deadlines and pauses', () => {
     const topic = uniqueName('test.runner.source');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: 1 }] });
+    await ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 1 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();

@@ -14,6 +14,7 @@ import { edgeEnvelope, firstEdgeRow } from '@pipeline/schemas/fixtures';
 import { sharedStack, testKafka, uniqueName } from '@pipeline/testing';
 import type { Kafka } from 'kafkajs';
 import { ensureSchemaTopic, SchemaPublisher, SchemaResolver } from './schema-registry';
+import { ensureTopics } from './topics';
 
 /** public.orders as released (v1), and a v2 that adds a nullable column with a default. */
 const v1 = envelopeSchema('public.orders');
@@ -34,7 +35,7 @@ describe('schema distribution through the real broker', () => {
     const admin = kafka.admin();
     await admin.connect();
     await ensureSchemaTopic(admin, schemaTopic);
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: dataTopic, numPartitions: 1, replicationFactor: 1 }] });
+    await ensureTopics(admin, [{ topic: dataTopic, numPartitions: 1, replicationFactor: 1 }]);
     const configs = await admin.describeConfigs({
       resources: [{ type: 2, name: schemaTopic, configNames: ['cleanup.policy'] }],
       includeSynonyms: false,

@@ -1,5 +1,5 @@
 import { outcomesOf } from '@pipeline/db';
-import { ensureSchemaTopic, FAILURE_HEADERS, headersAsText, readTopicToEnd, SchemaPublisher } from '@pipeline/kafka';
+import { ensureSchemaTopic, ensureTopics, FAILURE_HEADERS, headersAsText, readTopicToEnd, SchemaPublisher } from '@pipeline/kafka';
 import { makeLogger, parseConfig } from '@pipeline/runtime';
 import {
   buildEnvelopeSchema,
@@ -72,13 +72,10 @@ describe('startConsumerService: typed handlers per table', () => {
     schemaTopic = uniqueName('test.csvc.schemas');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        { topic: `${prefix}.public.orders`, numPartitions: 3 },
-        { topic: `${prefix}.public.inventory`, numPartitions: 1 },
-      ],
-    });
+    await ensureTopics(admin, [
+      { topic: `${prefix}.public.orders`, numPartitions: 3, replicationFactor: 1 },
+      { topic: `${prefix}.public.inventory`, numPartitions: 1, replicationFactor: 1 },
+    ]);
     await ensureSchemaTopic(admin, schemaTopic);
     await admin.disconnect();
     const config = parseConfig(service, consumerServiceEnvSchema({ httpPort: 9199 }), {

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
 import { outcomesOf } from '@pipeline/db';
+import { ensureTopics } from '@pipeline/kafka';
 import { makeLogger, parseConfig } from '@pipeline/runtime';
 import { createTestDatabase, orderCreated, sharedStack, type TestDatabase, testKafka, uniqueName } from '@pipeline/testing';
 import { Registry } from 'prom-client';
@@ -21,7 +22,7 @@ describe('the handler context', () => {
     const kafka = testKafka('handler-context');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${prefix}.public.orders`, numPartitions: 1 }] });
+    await ensureTopics(admin, [{ topic: `${prefix}.public.orders`, numPartitions: 1, replicationFactor: 1 }]);
     await admin.disconnect();
     const schema = consumerServiceEnvSchema({ httpPort: 9199 }).extend({ GREETING: z.string() });
     const config = parseConfig(service, schema, {

@@ -1,4 +1,5 @@
 import { outcomesOf } from '@pipeline/db';
+import { ensureTopics } from '@pipeline/kafka';
 import { makeLogger, parseConfig } from '@pipeline/runtime';
 import { firstEdgeRow } from '@pipeline/schemas/fixtures';
 import {
@@ -34,7 +35,7 @@ describe('startConsumerService: the end of a snapshot', () => {
     prefix = uniqueName('test_snapend');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${prefix}.public.inventory`, numPartitions: 3 }] });
+    await ensureTopics(admin, [{ topic: `${prefix}.public.inventory`, numPartitions: 3, replicationFactor: 1 }]);
     await admin.disconnect();
   }, 60_000);
 
