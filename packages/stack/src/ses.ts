@@ -15,7 +15,6 @@ export class LocalSes extends LocalProcess {
   protected readonly marker: string;
   protected readonly stopSignal = 'SIGTERM';
   protected override readonly stopGraceMs = 10_000;
-  protected override readonly readyTimeoutMs = 20_000;
 
   constructor(config: StackConfig) {
     super(config, 'ses');
