@@ -38,7 +38,8 @@ export function checkInvoiceRequest(url: URL, secret: string, nowSeconds: number
   const expiresText = url.searchParams.get('expires');
   const given = url.searchParams.get('signature');
   if (!expiresText || !given) return { ok: false, status: 403, reason: 'the link is not signed' };
-  if (!/^\d{1,12}$/.test(expiresText)) return { ok: false, status: 403, reason: 'the link is not valid' };
+  // Only the spelling the signer wrote: no leading zeros, so one link has one form.
+  if (!/^[1-9]\d{0,11}$/.test(expiresText)) return { ok: false, status: 403, reason: 'the link is not valid' };
   const expires = Number(expiresText);
   // Compared as the canonical text: base64url decoding ignores the unused bits of the last
   // character, so several spellings decode to the same bytes; only the one we wrote is valid.

@@ -30,6 +30,7 @@ describe('signed invoice links', () => {
     ['a path with ..', (url) => (url.pathname = `/invoices/../${ORDER}.pdf`), 404],
     ['an encoded ..', (url) => (url.pathname = `/invoices/%2e%2e%2fsecret.pdf`), 404],
     ['a name that is not a uuid', (url) => (url.pathname = '/invoices/passwd.pdf'), 404],
+    ['the same expiry spelled with a leading zero', (url) => url.searchParams.set('expires', `0${url.searchParams.get('expires')}`), 403],
     ['another extension', (url) => (url.pathname = `/invoices/${ORDER}.txt`), 404],
     ['a deeper path', (url) => (url.pathname = `/invoices/x/${ORDER}.pdf`), 404],
   ])('%s is refused', (name, tamper, status) => {
