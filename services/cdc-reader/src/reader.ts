@@ -1,26 +1,20 @@
-import {
-  finishSnapshotAttempts,
-  markSnapshotRunning,
-  recordConfirmed,
-  recordSnapshotInterruption,
-  settleSnapshotAttempt,
-  slotRows,
-} from '@pipeline/db';
-import { type Logger, PipelineError, sleep, UnrecoverableError } from '@pipeline/runtime';
-import { cdcTopic, envelopeSchema, formatLsn, listSubjects, type ParsedSchema, parseLsn } from '@pipeline/schemas';
+import { recordConfirmed, slotRows } from '@pipeline/db';
+import { type Logger, PipelineError, sleep } from '@pipeline/runtime';
+import { envelopeSchema, formatLsn, listSubjects, type ParsedSchema, parseLsn } from '@pipeline/schemas';
 import type { CompressionTypes, Kafka } from 'kafkajs';
 import type pg from 'pg';
 import { BACKOFF_RESET_AFTER_MS, reconnectDelayMs, reconnectReason } from './backoff';
-import { keylessTables, type PublishedTable, publishedTables, systemIdentifier } from './catalog';
+import { type PublishedTable, publishedTables, systemIdentifier } from './catalog';
+import { refuseKeylessOnCompacted } from './compacted';
 import type { ExportedSlot } from './exported-slot';
 import { writeHeartbeat } from './heartbeat';
-import { interruptionCause, SNAPSHOT_ATTEMPTS, snapshotKeepsFailing } from './interruptions';
 import { LeaderLock } from './leader';
 import type { ReaderMetrics } from './metrics';
 import { RelationRegistry } from './relations';
 import { ReplicationSession } from './session';
 import { prepareSlot } from './slot';
 import { runSnapshot } from './snapshot';
+import { attemptSnapshot } from './snapshot-attempt';
 import { TopicBudgets } from './topic-budget';
 import { ensureReaderTopics } from './topics';
 
@@ -221,7 +215,7 @@ export class CdcReader {
       schemaTopic: options.schemaTopic,
     });
     const topicsEnsuredAtMs = Date.now();
-    await this.refuseKeylessOnCompacted(topics.compacted);
+    await refuseKeylessOnCompacted(options.pool, options.publication, options.topicPrefix, topics.compacted);
     for (const [topic, partitions] of topics.partitions) this.partitionCounts.set(topic, partitions);
     const budgets = new TopicBudgets(topics.limits, options.compression !== undefined);
     const slot = await prepareSlot(options.pool, {
@@ -281,74 +275,35 @@ export class CdcReader {
     await session.run();
   }
 
-  /**
-   * The initial snapshot, one attempt of it. An attempt interrupted by a cause of its own is
-   * recorded (cdc_reader.snapshot_interruptions); the third in a row with the same cause, or a
-   * refusal no retry can pass, stops the reader instead of letting it drop the slot and start over.
-   */
+  /** The initial snapshot, one attempt of it, its interruptions counted (attemptSnapshot). */
   private async snapshot(exported: ExportedSlot, tables: readonly PublishedTable[], budgets: TopicBudgets, topicsEnsuredAtMs: number) {
     const { options } = this;
     const identity = this.identity as { systemId: string; database: string };
-    await markSnapshotRunning(options.pool, options.slot);
-    try {
-      await runSnapshot(
-        {
-          pool: options.pool,
-          kafka: options.kafka,
-          logger: options.logger,
-          metrics: options.metrics,
-          slot: options.slot,
-          tables,
-          topicPrefix: options.topicPrefix,
-          schemaTopic: options.schemaTopic,
-          writers: this.writers,
-          ...identity,
-          partitions: (topic) => this.partitionCounts.get(topic) ?? options.topicPartitions,
-          pageRows: options.snapshotPageRows,
-          budgets,
-          deadLetterTopic: options.deadLetterTopic,
-          ...(options.compression === undefined ? {} : { compression: options.compression }),
-          isLeader: () => this.lock.held && !this.stopped,
-          topicsEnsuredAtMs,
-        },
-        exported,
-      );
-    } catch (error) {
-      // Stopping, or no longer the leader: not the snapshot's own failure.
-      if (this.stopped || !this.lock.held) {
-        await settleSnapshotAttempt(options.pool, options.slot).catch(() => undefined);
-        throw error;
-      }
-      const { cause, message } = interruptionCause(error);
-      const recorded = await recordSnapshotInterruption(options.pool, options.slot, cause, message).catch((failure: unknown) => {
-        options.logger.warn({ err: failure }, 'could not record what interrupted the snapshot in cdc_reader.snapshot_interruptions');
-        return undefined;
-      });
-      if (error instanceof UnrecoverableError) throw error;
-      if (recorded && recorded.times >= SNAPSHOT_ATTEMPTS) throw snapshotKeepsFailing(options.slot, recorded.times, message, error);
-      options.logger.warn(
-        { slot: options.slot, cause, times: recorded?.times },
-        `the initial snapshot was interrupted (${recorded?.times ?? '?'} of ${SNAPSHOT_ATTEMPTS} in a row with this cause before the reader stops): ${message}`,
-      );
-      throw error;
-    }
-    await finishSnapshotAttempts(options.pool, options.slot);
-  }
-
-  /** A table without any key cannot go to a compacted topic: compaction keeps one record per key, and its changes have none. */
-  private async refuseKeylessOnCompacted(compacted: ReadonlySet<string>): Promise<void> {
-    if (compacted.size === 0) return;
-    const { options } = this;
-    const refused = (await keylessTables(options.pool, options.publication))
-      .map((subject) => ({ subject, topic: cdcTopic(options.topicPrefix, subject) }))
-      .filter(({ topic }) => compacted.has(topic));
-    if (refused.length === 0) return;
-    throw new UnrecoverableError(
-      `${refused.map((r) => `${r.subject} (topic ${r.topic})`).join(', ')} ${refused.length === 1 ? 'has' : 'have'} no primary key or ` +
-        'replica identity key, but its topic is compacted (cleanup.policy=compact): compaction keeps the latest record per key, ' +
-        "and such a table's changes have no key to keep. Add a primary key (or set REPLICA IDENTITY FULL or USING INDEX), take " +
-        `the table out of publication ${options.publication}, or set cleanup.policy=delete on the topic; then start the reader again`,
-      { code: 'KEYLESS_TABLE_COMPACTED' },
+    await attemptSnapshot(
+      { pool: options.pool, slot: options.slot, logger: options.logger, ownFailure: () => !this.stopped && this.lock.held },
+      () =>
+        runSnapshot(
+          {
+            pool: options.pool,
+            kafka: options.kafka,
+            logger: options.logger,
+            metrics: options.metrics,
+            slot: options.slot,
+            tables,
+            topicPrefix: options.topicPrefix,
+            schemaTopic: options.schemaTopic,
+            writers: this.writers,
+            ...identity,
+            partitions: (topic) => this.partitionCounts.get(topic) ?? options.topicPartitions,
+            pageRows: options.snapshotPageRows,
+            budgets,
+            deadLetterTopic: options.deadLetterTopic,
+            ...(options.compression === undefined ? {} : { compression: options.compression }),
+            isLeader: () => this.lock.held && !this.stopped,
+            topicsEnsuredAtMs,
+          },
+          exported,
+        ),
     );
   }
 
