@@ -1,15 +1,15 @@
-import { DeadlineExceededError, type Logger, type PipelineError, toPipelineError } from '@pipeline/runtime';
+import { DeadlineExceededError, type Logger, type PipelineError, sleep, toPipelineError } from '@pipeline/runtime';
 import { EVENT_HEADERS } from '@pipeline/schemas';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
-import { onUnrecoverableCrash } from './crash';
+import { superviseCrashes } from './crash';
 import { type GroupLagMetrics, groupLagMetrics } from './group-lag';
 import { makeProducer } from './producer';
 import { classifyProduceError, ProduceRefusedError } from './refusal';
 import { deadLetterTopic, failureHeaders, type RetryPolicy, readFailureHeaders, redriveTopic, retryTopic, routeFailure } from './retry';
 import { runnerMetrics } from './runner-metrics';
 import { ensureTopics, KEEP_FOREVER, waitForTopics } from './topics';
-import { withTransientRetries } from './transient';
+import { isBrokerUnreachable, withTransientRetries } from './transient';
 
 /** Where a message being handled came from, and how often it was tried. */
 export interface HandlerContext {
@@ -118,6 +118,8 @@ class AbandonedError extends Error {}
 
 /** How long after the runner created its topics a broker may still not know one, ms. */
 const TOPIC_SETTLE_MS = 30_000;
+/** The longest pause between two tries to reach brokers that are away, ms. */
+const BROKER_WAIT_MAX_MS = 5_000;
 
 /** `routed`: it failed and its copy went to a retry topic or the dead-letter topic. */
 type MessageResult = 'done' | 'routed' | 'abandoned';
@@ -204,57 +206,123 @@ export class ConsumerRunner<E> {
 
   private async connectAndRun(): Promise<void> {
     const { options } = this;
-    const admin = options.kafka.admin();
-    await admin.connect();
-    let found: boolean;
-    try {
-      const replicationFactor = options.replicationFactor ?? 1;
-      const configEntries = { ...(options.topicConfig ?? KEEP_FOREVER) };
-      await ensureTopics(admin, [
-        ...this.retryTopics.map((topic) => ({ topic, numPartitions: options.retryPartitions ?? 3, replicationFactor, configEntries })),
-        { topic: deadLetterTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
-        { topic: redriveTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
-      ]);
-      this.topicsEnsuredAtMs = this.now();
-      found = await this.waitForSourceTopics(admin);
-    } finally {
-      await admin.disconnect();
-    }
+    const found = await this.whileBrokersAway('creating its topics', async () => {
+      const admin = options.kafka.admin();
+      await admin.connect();
+      try {
+        const replicationFactor = options.replicationFactor ?? 1;
+        const configEntries = { ...(options.topicConfig ?? KEEP_FOREVER) };
+        await ensureTopics(admin, [
+          ...this.retryTopics.map((topic) => ({ topic, numPartitions: options.retryPartitions ?? 3, replicationFactor, configEntries })),
+          { topic: deadLetterTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
+          { topic: redriveTopic(this.group), numPartitions: 1, replicationFactor, configEntries },
+        ]);
+        this.topicsEnsuredAtMs = this.now();
+        return await this.waitForSourceTopics(admin);
+      } finally {
+        await admin.disconnect();
+      }
+    });
     if (!found || this.stopping) return;
-    await this.producer.connect();
-    for (const consumer of [this.main, this.retries]) {
-      onUnrecoverableCrash(consumer, (error, groupId) => {
-        if (this.stopping) return;
+    await this.whileBrokersAway('connecting its producer', () => this.producer.connect());
+    if (this.stopping) return;
+    const concurrency = options.partitionsConsumedConcurrently ?? 3;
+    const mainRun = {
+      partitionsConsumedConcurrently: concurrency,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload: EachBatchPayload) => this.consumeBatch(payload, 'source'),
+    };
+    const retriesRun = {
+      partitionsConsumedConcurrently: concurrency,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload: EachBatchPayload) =>
+        this.consumeBatch(payload, payload.batch.topic === redriveTopic(this.group) ? 'redrive' : 'retry'),
+    };
+    for (const [consumer, run] of [
+      [this.main, mainRun],
+      [this.retries, retriesRun],
+    ] as const) {
+      this.superviseCrashes(consumer, () => consumer.connect().then(() => consumer.run(run)));
+    }
+    if (options.topics.length > 0) {
+      await this.whileBrokersAway('joining its consumer group', async () => {
+        await this.main.connect();
+        await withTransientRetries(() => this.main.subscribe({ topics: [...options.topics], fromBeginning: true }), {
+          onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the source topics failed for now: trying again'),
+        });
+      });
+      if (this.stopping) return;
+      await this.main.run(mainRun);
+    }
+    await this.whileBrokersAway('joining its retry consumer group', async () => {
+      await this.retries.connect();
+      // Redriven dead letters come back on the group's own redrive topic, read like a due retry.
+      await withTransientRetries(
+        () => this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(this.group)], fromBeginning: true }),
+        { onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the retry topics failed for now: trying again') },
+      );
+    });
+    if (this.stopping) return;
+    await this.retries.run(retriesRun);
+    if (!this.stopping) this.notReady = undefined;
+  }
+
+  /**
+   * A consumer crash kafkajs will not restart from: one that passes (coordinator not found, brokers
+   * away) starts the consumer again after a pause, not ready meanwhile; any other stops the service.
+   */
+  private superviseCrashes(consumer: Consumer, restart: () => Promise<void>): void {
+    const { options } = this;
+    let restarting: string | undefined;
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      if (restarting !== undefined && this.notReady === restarting) this.notReady = undefined;
+      restarting = undefined;
+    });
+    superviseCrashes(consumer, {
+      restart,
+      stopping: () => this.stopping !== undefined,
+      onPassing: (error, groupId, delayMs) => {
+        restarting = `consumer group ${groupId} crashed (${error.message}): starting it again in ${(delayMs / 1000).toFixed(1)} s`;
+        this.notReady = restarting;
+        options.logger.warn({ err: error, groupId }, `${restarting}, as kafkajs does not`);
+      },
+      onGone: (error, groupId) => {
         // A refusal that stopped it has said what to do already (kafkajs passes on a wrapped copy of it).
         if (this.refused) return;
         this.notReady = `consumer group ${groupId} crashed and kafkajs will not restart it: ${error.message}`;
         options.onFatal?.(error, this.notReady);
-      });
-    }
-    const concurrency = options.partitionsConsumedConcurrently ?? 3;
-    if (options.topics.length > 0) {
-      await this.main.connect();
-      await withTransientRetries(() => this.main.subscribe({ topics: [...options.topics], fromBeginning: true }), {
-        onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the source topics failed for now: trying again'),
-      });
-      await this.main.run({
-        partitionsConsumedConcurrently: concurrency,
-        eachBatchAutoResolve: false,
-        eachBatch: (payload) => this.consumeBatch(payload, 'source'),
-      });
-    }
-    await this.retries.connect();
-    // Redriven dead letters come back on the group's own redrive topic, read like a due retry.
-    await withTransientRetries(
-      () => this.retries.subscribe({ topics: [...this.retryTopics, redriveTopic(this.group)], fromBeginning: true }),
-      { onRetry: (error) => options.logger.warn({ err: error }, 'subscribing to the retry topics failed for now: trying again') },
-    );
-    await this.retries.run({
-      partitionsConsumedConcurrently: concurrency,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => this.consumeBatch(payload, payload.batch.topic === redriveTopic(this.group) ? 'redrive' : 'retry'),
+      },
     });
-    if (!this.stopping) this.notReady = undefined;
+  }
+
+  /**
+   * Runs a step of starting, again and again while the brokers cannot be reached (a service
+   * started, or restarted, during a broker outage waits for it, not-ready, instead of exiting into
+   * a crash loop its supervisor would give up on); says so in the log once, then every
+   * `waitLogEveryMs`. Any other error is thrown; `stop()` ends the wait (resolving undefined).
+   */
+  private async whileBrokersAway<T>(doing: string, step: () => Promise<T>): Promise<T | undefined> {
+    const { options } = this;
+    let loggedAt: number | undefined;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        if (this.stopping) return undefined;
+        if (!isBrokerUnreachable(error)) throw error;
+        this.notReady = `waiting for the Kafka brokers (${doing}): ${(error as Error).message}`;
+        const now = this.now();
+        if (loggedAt === undefined || now - loggedAt >= (options.waitLogEveryMs ?? 30_000)) {
+          loggedAt = now;
+          options.logger.warn(
+            { err: error, attempt },
+            `${this.notReady}; trying again until they answer (check that the brokers in KAFKA_BROKERS are up)`,
+          );
+        }
+        await sleep(Math.min(BROKER_WAIT_MAX_MS, 500 * attempt), this.startAbort.signal);
+        if (this.stopping) return undefined;
+      }
+    }
   }
 
   /** Waits for the source topics, saying so in the log once and then every `waitLogEveryMs`. */

@@ -26,3 +26,26 @@ export async function withTransientRetries<T>(
     }
   }
 }
+
+/** kafkajs's errors for a broker it cannot reach or that does not answer (directly, or as the cause of its retries giving up). */
+const UNREACHABLE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSRequestTimeoutError',
+  'KafkaJSBrokerNotFound',
+]);
+
+/**
+ * Whether an error says the brokers cannot be reached now (connection refused or closed, a request
+ * timed out, no broker known), looking through the causes kafkajs wraps it in when its own
+ * retries gave up (`KafkaJSNumberOfRetriesExceeded`).
+ */
+export function isBrokerUnreachable(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 6 && current; depth++) {
+    const name = (current as { name?: unknown }).name;
+    if (typeof name === 'string' && UNREACHABLE.has(name)) return true;
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
