@@ -2,6 +2,7 @@ export * from './alerts';
 export * from './bookkeeping';
 export * from './checkpoints';
 export * from './config';
+export * from './database-away';
 export * from './dead-letter-actions';
 export * from './deadline';
 export * from './effect-actions';

@@ -9,6 +9,7 @@ import {
   registerJob,
   tryLockOccurrence,
   unlockOccurrence,
+  whileDatabaseAway,
 } from '@pipeline/db';
 import { type Clock, systemClock } from '@pipeline/runtime';
 import { defaultReplicaName, runAttempt } from './attempt';
@@ -43,15 +44,30 @@ export async function scheduleJob(host: JobHost, spec: JobSpec): Promise<Schedul
   const logger = host.logger.child({ job: spec.name });
   const metrics = jobMetrics(host.registry, spec.name);
   const stopped = new AbortController();
-  const { registeredAt } = await registerJob(host.pool, {
-    service: host.service,
-    name: spec.name,
-    cron: spec.cron,
-    timeZone: spec.timeZone,
-    at: new Date(clock.now()),
-  });
+  // Started during a PostgreSQL restart (found by the chaos run), the service waits for it instead of failing its start.
+  const untilAnswered = <T>(step: () => Promise<T>) =>
+    whileDatabaseAway(step, {
+      signal: stopped.signal,
+      onWait: (error, attempt, delayMs) => {
+        if (attempt === 1 || attempt % 10 === 0) {
+          logger.warn(
+            { err: error, attempt },
+            `the database is away (${(error as Error).message}): registering the job again in ${delayMs} ms`,
+          );
+        }
+      },
+    });
+  const { registeredAt } = await untilAnswered(() =>
+    registerJob(host.pool, {
+      service: host.service,
+      name: spec.name,
+      cron: spec.cron,
+      timeZone: spec.timeZone,
+      at: new Date(clock.now()),
+    }),
+  );
   // What the "job late" alert compares: the latest due run against the latest success (any replica's, from the database).
-  const registered = (await listJobs(host.pool, host.service)).find((job) => job.name === spec.name);
+  const registered = (await untilAnswered(() => listJobs(host.pool, host.service))).find((job) => job.name === spec.name);
   metrics.lastSuccess.set({ job: spec.name }, (registered?.lastSuccessAt?.getTime() ?? 0) / 1000);
   metrics.dueOf.set(spec.name, () => {
     const due = schedule.latest(new Date(clock.now()));
