@@ -55,15 +55,22 @@ export interface ScheduleOptions {
   pausable: readonly string[];
   /** Longer than the consumers' session timeout, ms: how long a pause lasts at least. */
   sessionTimeoutMs: number;
+  /** Server restarts are this far apart at least, ms. Default RESTART_GAP_MS; a short run (npm test's) takes less. */
+  restartGapMs?: number;
 }
 
 /** Kills come every 5–20 s (issue 27). */
 export const KILL_GAP_MS = { min: 5_000, max: 20_000 } as const;
 /** Server restarts (broker, PostgreSQL) are this far apart at least, so each one's recovery is seen. */
 export const RESTART_GAP_MS = 45_000;
+/**
+ * At most this many kills of one service within a minute: the supervisor gives a service up after
+ * five crashes in a minute, and the SES fault may kill the order-processor once more.
+ */
+export const KILLS_PER_TARGET_PER_MINUTE = 3;
 
-const SES_MODES = ['throttle-burst', 'server-errors', 'hold-and-kill'] as const;
-const WEBHOOK_MODES = ['server-errors', 'timeouts', 'slow'] as const;
+export const SES_MODES = ['throttle-burst', 'server-errors', 'hold-and-kill'] as const;
+export const WEBHOOK_MODES = ['server-errors', 'timeouts', 'slow'] as const;
 
 /**
  * The faults of one run, in time order. Kills every 5–20 s; the broker restarted at least twice per
@@ -78,7 +85,9 @@ export function planFaults(options: ScheduleOptions): Fault[] {
   const faults: Fault[] = [];
 
   for (let at = between(KILL_GAP_MS.min, KILL_GAP_MS.max); at < options.durationMs; at += between(KILL_GAP_MS.min, KILL_GAP_MS.max)) {
-    faults.push({ atMs: at, kind: 'kill', target: pick(options.killable), durationMs: 0 });
+    const recent = (target: string) => faults.filter((f) => f.target === target && f.atMs > at - 60_000).length;
+    const allowed = options.killable.filter((target) => recent(target) < KILLS_PER_TARGET_PER_MINUTE);
+    faults.push({ atMs: at, kind: 'kill', target: pick(allowed.length > 0 ? allowed : options.killable), durationMs: 0 });
   }
 
   // Server restarts: in slots RESTART_GAP_MS apart, in a shuffled order.
@@ -92,7 +101,7 @@ export function planFaults(options: ScheduleOptions): Fault[] {
     const j = Math.floor(random() * (i + 1));
     [restarts[i], restarts[j]] = [restarts[j] as FaultKind, restarts[i] as FaultKind];
   }
-  const slot = Math.max(RESTART_GAP_MS, Math.floor(options.durationMs / (restarts.length + 1)));
+  const slot = Math.max(options.restartGapMs ?? RESTART_GAP_MS, Math.floor(options.durationMs / (restarts.length + 1)));
   restarts.forEach((kind, i) => {
     const atMs = Math.min(options.durationMs - 1, slot * (i + 1) + between(-slot / 4, slot / 4));
     faults.push({
@@ -113,8 +122,17 @@ export function planFaults(options: ScheduleOptions): Fault[] {
       durationMs: options.sessionTimeoutMs + between(1_000, 10_000),
     });
     faults.push({ atMs: anywhere(), kind: 'walsender-terminate', target: 'cdc-reader', durationMs: 0 });
-    faults.push({ atMs: anywhere(), kind: 'ses', target: pick(SES_MODES), durationMs: between(2_000, 15_000) });
-    faults.push({ atMs: anywhere(), kind: 'webhook-flap', target: pick(WEBHOOK_MODES), durationMs: between(5_000, 30_000) });
+  }
+  // Every SES and webhook mode at least once, in turn from a random first one.
+  const sesFirst = Math.floor(random() * SES_MODES.length);
+  for (let i = 0; i < Math.max(others, SES_MODES.length); i++) {
+    const target = SES_MODES[(sesFirst + i) % SES_MODES.length] as string;
+    faults.push({ atMs: anywhere(), kind: 'ses', target, durationMs: between(2_000, 15_000) });
+  }
+  const webhookFirst = Math.floor(random() * WEBHOOK_MODES.length);
+  for (let i = 0; i < Math.max(others, WEBHOOK_MODES.length); i++) {
+    const target = WEBHOOK_MODES[(webhookFirst + i) % WEBHOOK_MODES.length] as string;
+    faults.push({ atMs: anywhere(), kind: 'webhook-flap', target, durationMs: between(5_000, 30_000) });
   }
   return faults.sort((a, b) => a.atMs - b.atMs || a.kind.localeCompare(b.kind));
 }

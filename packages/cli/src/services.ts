@@ -18,3 +18,12 @@ export function serviceEntryPoint(repoRoot: string, name: ServiceName): string {
 export function servicePorts(base: number | undefined): Map<string, number> {
   return new Map(SERVICES.map((service, i) => [service.name, base === undefined ? service.httpPort : base + i]));
 }
+
+/** The second cdc-reader `pipeline start --standby-reader` runs: it takes the slot over when the first one dies. */
+export const STANDBY_READER = 'cdc-reader-standby';
+
+/** The standby's HTTP port: the one after the last service's. */
+export function standbyReaderPort(base: number | undefined): number {
+  const ports = [...servicePorts(base).values()];
+  return Math.max(...ports) + 1;
+}

@@ -74,6 +74,13 @@ export class SesFaultProxy {
     return new Promise((resolve) => this.heldWaiters.push(resolve));
   }
 
+  /** Holds no further answer (a hold asked for that no send has met yet is dropped), and lets the held ones go. */
+  stopHolding(): void {
+    this.holdNext = 0;
+    this.heldWaiters = [];
+    this.release();
+  }
+
   /** Lets every held answer go (to whoever is still listening). */
   release(): void {
     for (const go of this.holding.splice(0)) go();

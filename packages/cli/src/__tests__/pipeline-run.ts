@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { findRepoRoot, makeStack, privateStackConfig, type StackConfig } from '@pipeline/stack';
 import { freePortRange, inheritedEnv } from '@pipeline/testing';
-import { SERVICES } from '../services';
+import { SERVICES, STANDBY_READER } from '../services';
 
 /** One JSON log line of `pipeline start`: a service's own, or the supervisor's (service "pipeline"). */
 export interface LogLine {
@@ -52,8 +52,10 @@ export class PipelineRun {
   /** What `pipeline start` runs with: the private stack's folder and ports, free service ports. */
   async env(extra: Record<string, string> = {}): Promise<Record<string, string | undefined>> {
     const config = this.config;
-    const base = await freePortRange(SERVICES.length);
+    // One more than the services: `--standby-reader` takes the port after theirs.
+    const base = await freePortRange(SERVICES.length + 1);
     for (const [i, service] of SERVICES.entries()) this.ports.set(service.name, base + i);
+    this.ports.set(STANDBY_READER, base + SERVICES.length);
     const env: Record<string, string | undefined> = {
       ...inheritedEnv(),
       PIPELINE_STACK_DIR: this.dir,
@@ -68,10 +70,9 @@ export class PipelineRun {
       HANDLER_TIMEOUT_MS: '5000',
       SES_REQUEST_TIMEOUT_MS: '3000',
       LOG_LEVEL: 'info',
-      ...extra,
     };
     for (const name of ['DATABASE_URL', 'KAFKA_BROKERS', 'SES_ENDPOINT', 'CDC_DATABASE_URL']) delete env[name];
-    return env;
+    return { ...env, ...extra };
   }
 
   /** Starts `pipeline start`, collecting its JSON lines into `lines`; resolves with its exit. */

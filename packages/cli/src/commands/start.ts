@@ -5,7 +5,7 @@ import { demoThenStatus } from '../demo/on-start';
 import { cliEnv, processEnv } from '../env';
 import { localOrderProcessorEnv, localWebhookSecretsKey } from '../local-secrets';
 import { CliError, formatDuration, positiveNumber } from '../output';
-import { SERVICES, type ServiceName, serviceEntryPoint, servicePorts } from '../services';
+import { SERVICES, type ServiceName, STANDBY_READER, serviceEntryPoint, servicePorts, standbyReaderPort } from '../services';
 import { logOutput } from '../supervisor/log-output';
 import { waitUntilReady } from '../supervisor/readiness';
 import { Supervisor } from '../supervisor/supervisor';
@@ -36,6 +36,7 @@ export function startCommand(): Command {
     .option('--demo-rate <n>', 'the demo’s actions per second', '5')
     .option('--demo-seed <n>', 'the same seed, the same demo traffic (default: random)')
     .option('--status-every <seconds>', 'print the status this often; 0: never', '10')
+    .option('--standby-reader', `also run a second cdc-reader, ${STANDBY_READER}, that waits to take over the slot (failover, locally)`)
     .action(async (options: StartOptions) => {
       const pretty = Boolean(process.stdout.isTTY) && !options.json;
       const output = logOutput({ pretty });
@@ -72,13 +73,14 @@ export function startCommand(): Command {
         settings.CDC_DATABASE_URL ??
         (readerPassword ? withCredentials(local.endpoints.databaseUrl, READER_ROLE, readerPassword) : local.endpoints.databaseUrl);
       const ports = servicePorts(settings.PIPELINE_HTTP_PORT_BASE);
+      if (options.standbyReader) ports.set(STANDBY_READER, standbyReaderPort(settings.PIPELINE_HTTP_PORT_BASE));
       const supervisor = new Supervisor({ output });
-      const spec = (name: ServiceName) => ({
-        name,
+      const spec = (name: ServiceName, as: string = name) => ({
+        name: as,
         entry: serviceEntryPoint(local.config.repoRoot, name),
         // The reader logs in as its least-privileged role (REPLICATION, SELECT), never as the owner.
         env: { ...env, DATABASE_URL: name === 'cdc-reader' ? readerUrl : env.DATABASE_URL },
-        httpPort: ports.get(name) as number,
+        httpPort: ports.get(as) as number,
       });
 
       // Ctrl-C once: every service stops gracefully; twice: they are killed. Under `npm start` one
@@ -113,7 +115,7 @@ export function startCommand(): Command {
       // listed, so its "service down" alert fires.
       writeScrapeTargets(
         local.config,
-        SERVICES.map((s) => ({ service: s.name, port: ports.get(s.name) as number })),
+        [...ports].map(([service, port]) => ({ service, port })),
       );
       // The reader first: it creates the topics of every captured table before it streams.
       const consumers = SERVICES.filter((service) => service.name !== 'cdc-reader');
@@ -125,11 +127,13 @@ export function startCommand(): Command {
       );
       if (interrupted) return;
       if (!readerReady) output.say('warn', 'the cdc-reader is not ready: starting the consumers anyway (they wait for their topics)');
+      // Once the first reader leads, so the standby finds the leader lock taken and waits on it.
+      if (options.standbyReader) supervisor.start(spec('cdc-reader', STANDBY_READER));
       for (const service of consumers) supervisor.start(spec(service.name));
       output.say(
         'info',
         `pipeline running (${formatDuration(Date.now() - started)} to start). Endpoints: ` +
-          SERVICES.map((s) => `${s.name} http://127.0.0.1:${ports.get(s.name)}/metrics`).join(', ') +
+          [...ports].map(([name, port]) => `${name} http://127.0.0.1:${port}/metrics`).join(', ') +
           ` (also /healthz, /readyz); Prometheus ${local.endpoints.prometheusUrl} (alerts: ${local.endpoints.prometheusUrl}/alerts). Ctrl-C stops the services.`,
       );
       // The demo writes only to the stack this command runs, never to a database of yours.
@@ -140,7 +144,8 @@ export function startCommand(): Command {
         databaseUrl: local.endpoints.databaseUrl,
         brokers: local.endpoints.kafkaBrokers,
         sesEndpoint: local.endpoints.sesEndpoint,
-        services: [...ports].map(([name, port]) => ({ name, port })),
+        // A standby is never ready (it does not stream): the demo waits for the services that do.
+        services: [...ports].filter(([name]) => name !== STANDBY_READER).map(([name, port]) => ({ name, port })),
         webhookSecretsKey: env.WEBHOOK_SECRETS_KEY,
         readerDlqTopic: settings.CDC_DLQ_TOPIC,
         demo:
@@ -166,4 +171,5 @@ interface StartOptions {
   demoRate: string;
   demoSeed?: string;
   statusEvery: string;
+  standbyReader?: boolean;
 }

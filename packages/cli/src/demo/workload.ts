@@ -53,14 +53,14 @@ export type DemoAction =
 export class DemoWorkload {
   readonly rows: RunRows = { orders: [], inventory: [], opportunities: [], customers: [], owners: [] };
   readonly counts = new Map<DemoAction, number>();
-  private readonly random: () => number;
+  protected readonly random: () => number;
   private products: { id: string; price: string }[] = [];
   /** Open opportunities and their stage index; won ones (which may reopen). */
   private readonly open = new Map<string, number>();
   private readonly won: string[] = [];
 
   constructor(
-    private readonly pool: Pool,
+    protected readonly pool: Pool,
     readonly runId: string,
     seed: number,
   ) {
@@ -95,7 +95,7 @@ export class DemoWorkload {
   }
 
   /** As an application would: a transaction that lost a deadlock or a serialization conflict is run again. */
-  private async retried(work: () => Promise<void>): Promise<void> {
+  protected async retried(work: () => Promise<void>): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         return await work();
@@ -106,7 +106,7 @@ export class DemoWorkload {
     }
   }
 
-  private pick<T>(list: readonly T[]): T {
+  protected pick<T>(list: readonly T[]): T {
     return list[Math.floor(this.random() * list.length)] as T;
   }
 
@@ -157,8 +157,8 @@ export class DemoWorkload {
     }
   }
 
-  /** Restocks one of this run's products that fell below its threshold; false when none did. */
-  private async restock(): Promise<boolean> {
+  /** Restocks one of this run's products that fell below its threshold; false when none did. A harness may record it too. */
+  protected async restock(): Promise<boolean> {
     const { rowCount } = await this.pool.query(
       `UPDATE inventory SET quantity = quantity + 30, updated_at = now()
         WHERE id = (SELECT id FROM inventory WHERE id = ANY($1::uuid[]) AND quantity < reorder_threshold ORDER BY quantity LIMIT 1)`,
