@@ -3,6 +3,7 @@ import { EVENT_HEADERS } from '@pipeline/schemas';
 import type { Consumer, EachBatchPayload, IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import { superviseCrashes } from './crash';
+import { DuePauses } from './due-pauses';
 import { type GroupLagMetrics, groupLagMetrics } from './group-lag';
 import { makeProducer } from './producer';
 import { classifyProduceError, ProduceRefusedError } from './refusal';
@@ -139,7 +140,7 @@ export class ConsumerRunner<E> {
   private readonly main: Consumer;
   private readonly retries: Consumer;
   private readonly producer: Producer;
-  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly duePauses: DuePauses;
   private readonly now: () => number;
   private readonly metrics: ReturnType<typeof runnerMetrics>;
   /** The source topics' lag as the broker sees it, for /metrics. */
@@ -173,6 +174,7 @@ export class ConsumerRunner<E> {
     this.main = options.kafka.consumer({ groupId: this.group, sessionTimeout, heartbeatInterval });
     // A short long-poll: a resumed partition is fetched again soon after its message is due.
     this.retries = options.kafka.consumer({ groupId: `${this.group}.retry`, maxWaitTimeInMs: 250, sessionTimeout, heartbeatInterval });
+    this.duePauses = new DuePauses(this.retries, this.metrics.pausedPartitions);
     this.producer = makeProducer(options.kafka);
     if (options.registry && options.topics.length > 0) {
       this.lag = groupLagMetrics({
@@ -358,9 +360,7 @@ export class ConsumerRunner<E> {
       this.startAbort.abort();
       // A start that fails is the caller's to report; here it only must have ended.
       await this.starting?.catch(() => undefined);
-      for (const timer of this.timers) clearTimeout(timer);
-      this.timers.clear();
-      this.metrics.pausedPartitions.set(0);
+      this.duePauses.clear();
       const abandon = setTimeout(() => this.shutdown.abort(), graceMs);
       try {
         // kafkajs waits for the batches in progress, commits resolved offsets and leaves the group.
@@ -497,15 +497,7 @@ export class ConsumerRunner<E> {
 
   /** Not due: pause this partition only and come back; the message's offset stays unresolved. */
   private pauseUntilDue(topic: string, partition: number, waitMs: number): void {
-    const target = [{ topic, partitions: [partition] }];
-    this.retries.pause(target);
-    this.metrics.pausedPartitions.inc();
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.metrics.pausedPartitions.dec();
-      this.retries.resume(target);
-    }, waitMs);
-    this.timers.add(timer);
+    this.duePauses.pauseFor(topic, partition, waitMs);
   }
 
   private async process(topic: string, partition: number, message: KafkaMessage, attempt: number): Promise<MessageResult> {
