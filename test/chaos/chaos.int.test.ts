@@ -34,6 +34,8 @@ describe('the whole pipeline under every kind of fault at once (short chaos run)
     // Every kind of fault happened at least once (a kill may find its target restarting and skip).
     for (const kind of FAULT_KINDS) expect([kind, result.carriedOut[kind] > 0, report]).toEqual([kind, true, report]);
     expect([result.quietAfterS !== null, report]).toEqual([true, report]);
+    // The workload exercised what the invariants count: cancels, shipments, restocks.
+    expect([Object.values(result.asked).every((n) => n > 0), result.asked]).toEqual([true, result.asked]);
     expect([result.invariants.filter((i) => i.violations.length > 0).map((i) => i.name), report]).toEqual([[], report]);
     expect(result.passed).toBe(true);
   }, 300_000);

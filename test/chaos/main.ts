@@ -61,8 +61,9 @@ const program = new Command('chaos')
       `  faults: ${describeCounts(result.faults)}${result.skippedFaults.length > 0 ? `; did not happen: ${result.skippedFaults.join('; ')}` : ''}`,
     );
     say(
-      `  ${result.events} events captured in ${result.transactions} transactions; ${result.orders} orders; ` +
-        `${result.workloadSteps} workload actions (${result.workloadFailures} failed while the database was away)`,
+      `  ${result.events} events captured in ${result.transactions} transactions; ${result.orders} orders ` +
+        `(${result.asked.cancel} cancelled, ${result.asked.ship} shipped; ${result.asked.restock} restocks); ` +
+        `${result.workloadSteps} workload actions (${result.workloadFailures} failed: ${Object.keys(result.workloadFailureKinds).slice(0, 3).join('; ') || 'none'})`,
     );
     say(`  quiet ${result.quietAfterS === null ? 'never' : `${result.quietAfterS} s`} after the last fault`);
     for (const invariant of result.invariants) {

@@ -1,5 +1,6 @@
 import type { Pool } from '@pipeline/db';
 import { readDeadLetterTopic } from '@pipeline/kafka';
+import { DEFAULT_TOPIC_PREFIX } from '@pipeline/schemas';
 import type { Kafka } from 'kafkajs';
 import type { LogLine } from '../../packages/cli/src/__tests__/pipeline-run';
 import { capturedTables, readCaptured, witnessedTransactions } from './capture';
@@ -75,7 +76,7 @@ export async function observe(input: ObserveInput): Promise<Observation> {
   }
 
   const captured = await capturedTables(pool);
-  const cdcTopics = topics.filter((t) => [...captured].some((table) => t === `cdc.${table}`)).sort();
+  const cdcTopics = topics.filter((t) => [...captured].some((table) => t === `${DEFAULT_TOPIC_PREFIX}.${table}`)).sort();
   return {
     pool,
     runId: workload.runId,

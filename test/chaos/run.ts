@@ -52,8 +52,12 @@ export interface ChaosResult {
   events: number;
   transactions: number;
   orders: number;
+  /** Orders the workload cancelled and shipped, items it restocked. */
+  asked: { cancel: number; ship: number; restock: number };
   workloadSteps: number;
   workloadFailures: number;
+  /** Why workload actions failed (PostgreSQL restarting), by message. */
+  workloadFailureKinds: Record<string, number>;
   /** From the end of the last fault until the pipeline was quiet, s; null when it never was. */
   quietAfterS: number | null;
   invariants: { name: string; violations: string[] }[];
@@ -168,8 +172,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       events: new Set(observation.events.map((e) => e.change.eventId)).size,
       transactions: observation.witnessed.length,
       orders: observation.orders.length,
+      asked: {
+        cancel: observation.actions.filter((a) => a.kind === 'cancel').length,
+        ship: observation.actions.filter((a) => a.kind === 'ship').length,
+        restock: observation.actions.filter((a) => a.kind === 'restock').length,
+      },
       workloadSteps: workload.steps,
       workloadFailures: [...workload.failures.values()].reduce((a, b) => a + b, 0),
+      workloadFailureKinds: Object.fromEntries(workload.failures),
       quietAfterS,
       invariants,
       passed: quietAt !== undefined && invariants.every((i) => i.violations.length === 0),
@@ -270,7 +280,8 @@ async function drive(workload: ChaosWorkload, options: ChaosOptions, startedAt: 
     if (Date.now() - lastSaid >= 30_000) {
       lastSaid = Date.now();
       const failed = [...workload.failures.values()].reduce((a, b) => a + b, 0);
-      say(`chaos: ${Math.round((Date.now() - startedAt) / 1000)} s, ${done} actions (${failed} failed: the database was away)`);
+      const why = [...workload.failures].sort((a, b) => b[1] - a[1])[0]?.[0];
+      say(`chaos: ${Math.round((Date.now() - startedAt) / 1000)} s, ${done} actions (${failed} failed${why ? `, most: ${why}` : ''})`);
     }
   }
 }

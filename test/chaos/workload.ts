@@ -77,7 +77,7 @@ export class ChaosWorkload extends DemoWorkload {
   private async finishOrder(kind: 'cancel' | 'ship'): Promise<boolean> {
     return this.inTransaction(async (client) => {
       const { rows } = await client.query<{ id: string }>(
-        `UPDATE orders SET status = $2, updated_at = now()
+        `UPDATE orders SET status = $2
           WHERE id = (SELECT id FROM orders WHERE id = ANY($1::uuid[]) AND status = 'confirmed' ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
           RETURNING id`,
         [this.rows.orders, kind === 'cancel' ? 'cancelled' : 'shipped'],

@@ -41,7 +41,7 @@ export const onlyScheduledExits: Invariant = {
     const killedPids = new Set(observation.killed.map((k) => k.pid));
     const pids = new Map<string, number>();
     const violations: string[] = [];
-    for (const line of observation.lines) {
+    for (const [index, line] of observation.lines.entries()) {
       if (line.service !== 'pipeline') continue;
       const target = typeof line.target === 'string' ? line.target : undefined;
       if (!target) continue;
@@ -50,7 +50,10 @@ export const onlyScheduledExits: Invariant = {
       if (!exited) continue;
       const pid = pids.get(target);
       if (!(exited === 'signal SIGKILL' && pid !== undefined && killedPids.has(pid))) {
-        const last = [...observation.lines].reverse().find((l) => l.service === target && levelOf(l.level) >= 50);
+        const last = observation.lines
+          .slice(Math.max(0, index - 2_000), index)
+          .reverse()
+          .find((l) => l.service === target && levelOf(l.level) >= 50 && l.component !== 'kafkajs');
         violations.push(
           `${target} (pid ${pid ?? '?'}) exited with ${exited} unasked${last ? `; its last error: ${last.msg.slice(0, 200)}` : ''}`,
         );
