@@ -58,13 +58,14 @@ const program = new Command('chaos')
       );
     say(`chaos run, seed ${result.seed}: ${result.passed ? 'PASSED' : 'FAILED'} in ${Math.round((Date.now() - started) / 1000)} s`);
     say(
-      `  faults: ${describeCounts(result.faults)}${result.skippedFaults.length > 0 ? `; did not happen: ${result.skippedFaults.join('; ')}` : ''}`,
+      `  faults carried out: ${describeCounts(result.carriedOut)}${result.skippedFaults.length > 0 ? `; did not happen: ${result.skippedFaults.join('; ')}` : ''}`,
     );
     say(
       `  ${result.events} events captured in ${result.transactions} transactions; ${result.orders} orders ` +
         `(${result.asked.cancel} cancelled, ${result.asked.ship} shipped; ${result.asked.restock} restocks); ` +
         `${result.workloadSteps} workload actions (${result.workloadFailures} failed: ${Object.keys(result.workloadFailureKinds).slice(0, 3).join('; ') || 'none'})`,
     );
+    say(`  sends cut off between SES and the ledger (EFFECT_UNRECORDED, for a person): ${result.sendsCutOff}`);
     say(`  quiet ${result.quietAfterS === null ? 'never' : `${result.quietAfterS} s`} after the last fault`);
     for (const invariant of result.invariants) {
       say(`  ${invariant.violations.length === 0 ? 'ok  ' : 'FAIL'} ${invariant.name}`);

@@ -14,7 +14,7 @@ import { installAuditTrigger } from '../../services/metrics-projector/src/__test
 import { createWitnessSlot } from './capture';
 import { FaultRunner } from './faults';
 import { checkInvariants } from './invariants';
-import type { Subscribed } from './invariants/observation';
+import { type Subscribed, unrecordedOrders } from './invariants/observation';
 import { observe } from './observe';
 import { ChaosReceiver } from './receiver';
 import { countByKind, FAULT_KINDS, type Fault, type FaultKind, planFaults } from './schedule';
@@ -52,6 +52,8 @@ export interface ChaosResult {
   events: number;
   transactions: number;
   orders: number;
+  /** Orders whose email send was cut off between SES and the ledger (an EFFECT_UNRECORDED letter each). */
+  sendsCutOff: number;
   /** Orders the workload cancelled and shipped, items it restocked. */
   asked: { cancel: number; ship: number; restock: number };
   workloadSteps: number;
@@ -172,6 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       events: new Set(observation.events.map((e) => e.change.eventId)).size,
       transactions: observation.witnessed.length,
       orders: observation.orders.length,
+      sendsCutOff: unrecordedOrders(observation.letters).size,
       asked: {
         cancel: observation.actions.filter((a) => a.kind === 'cancel').length,
         ship: observation.actions.filter((a) => a.kind === 'ship').length,
