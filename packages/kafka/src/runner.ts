@@ -88,6 +88,13 @@ export interface ConsumerRunnerOptions<E> {
   sessionTimeoutMs?: number;
   /** On stop, how long in-flight handlers may still finish before they are abandoned (redelivered later), ms. Default 5000. */
   shutdownGraceMs?: number;
+  /**
+   * Optional: a failure that says something every event needs is away (the database restarting)
+   * is tried again in place, holding its partition, instead of taking the retry ladder: later
+   * events of its key never overtake it. For a service whose effects must follow commit order per
+   * key (the webhook-dispatcher's queue); the others let the ladder absorb it.
+   */
+  holdInPlace?: (error: unknown) => boolean;
   /** Partitions of the retry topics created. Default 3. */
   retryPartitions?: number;
   replicationFactor?: number;
@@ -123,7 +130,9 @@ const TOPIC_SETTLE_MS = 30_000;
 const BROKER_WAIT_MAX_MS = 5_000;
 
 /** `routed`: it failed and its copy went to a retry topic or the dead-letter topic. */
-type MessageResult = 'done' | 'routed' | 'abandoned';
+type MessageResult = 'done' | 'routed' | 'abandoned' | 'held';
+/** The longest pause between two tries of a message held in place, ms (below any session timeout). */
+const HOLD_MAX_MS = 2_000;
 
 /**
  * A consumer service's Kafka side: the source topics in its consumer group, its retry and redrive
@@ -481,7 +490,16 @@ export class ConsumerRunner<E> {
         // The header counts the attempts made so far: this is the next one.
         attempt = (failure?.attempt ?? 1) + 1;
       }
-      const result = await this.process(batch.topic, batch.partition, message, attempt);
+      let result = await this.process(batch.topic, batch.partition, message, attempt);
+      for (let held = 1; result === 'held'; held++) {
+        // Tried again in place: nothing after it in this partition is handled before it.
+        await heartbeat();
+        if (!isRunning() || isStale() || this.stopping) return 'stopped';
+        await sleep(Math.min(HOLD_MAX_MS, 250 * 2 ** (held - 1)), this.startAbort.signal);
+        await heartbeat();
+        if (!isRunning() || isStale() || this.stopping) return 'stopped';
+        result = await this.process(batch.topic, batch.partition, message, attempt, held);
+      }
       if (result === 'abandoned') return 'stopped';
       resolveOffset(message.offset);
       // A failure's copy is durable: commit now (failures are rare), so a crash later in the batch does not copy it twice.
@@ -500,7 +518,7 @@ export class ConsumerRunner<E> {
     this.duePauses.pauseFor(topic, partition, waitMs);
   }
 
-  private async process(topic: string, partition: number, message: KafkaMessage, attempt: number): Promise<MessageResult> {
+  private async process(topic: string, partition: number, message: KafkaMessage, attempt: number, held = 0): Promise<MessageResult> {
     const { options } = this;
     const failure = readFailureHeaders(message.headers);
     const origin = failure
@@ -534,6 +552,16 @@ export class ConsumerRunner<E> {
           'shutdown abandoned an in-flight message: its offset is not committed, so it is handled again after restart',
         );
         return 'abandoned';
+      }
+      if (options.holdInPlace?.(thrown)) {
+        if (held % 20 === 0) {
+          options.logger.warn(
+            { topic, partition, offset: message.offset, eventId: context.eventId, err: thrown, held },
+            `holding ${topic}/${partition} at ${message.offset} and trying again in place (${(thrown as Error).message}): ` +
+              'its later events must not overtake it',
+          );
+        }
+        return 'held';
       }
       await this.routeToRetryOrDlq(thrown, message, origin, failure?.firstFailureAtMs, context);
       return 'routed';

@@ -2,6 +2,7 @@ import {
   alertDeadLetter,
   applyBatchWithCheckpoint,
   applyWithCheckpoint,
+  isDatabaseAway,
   performEffect,
   processOnce,
   recordOutcome,
@@ -54,6 +55,12 @@ export interface ConsumerServiceSpec<C> {
   jobs?: readonly JobSpec[];
   /** The scheduler's clock; tests inject one. */
   clock?: Clock;
+  /**
+   * True when the service's effects must follow commit order per row: a change that fails because
+   * the database is away is tried again in place, holding its partition, instead of taking the
+   * retry ladder, which the row's later changes would overtake (the webhook-dispatcher's queue).
+   */
+  ordered?: boolean;
 }
 
 export interface StartedConsumerService extends StartedService {
@@ -156,6 +163,7 @@ export async function startConsumerService<C extends ConsumerServiceConfig>(
               ),
           }
         : {}),
+      ...(spec.ordered ? { holdInPlace: isDatabaseAway } : {}),
       handlerTimeoutMs: config.HANDLER_TIMEOUT_MS,
       sessionTimeoutMs: config.CONSUMER_SESSION_TIMEOUT_MS,
       shutdownGraceMs: config.SHUTDOWN_GRACE_MS,

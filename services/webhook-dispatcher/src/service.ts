@@ -17,6 +17,9 @@ export async function start(context: ServiceContext<Config>): Promise<StartedCon
   const started = await startConsumerService(context, {
     service: SERVICE,
     handlers: Object.fromEntries(listSubjects().map((subject) => [subject, handler])),
+    // A row's deliveries go out in the order they are queued: a change that met the database away
+    // waits in place (the chaos run saw one take the retry ladder and be delivered after the row's next change).
+    ordered: true,
   });
   if (context.task) return started;
   const dispatcher = new Dispatcher({
