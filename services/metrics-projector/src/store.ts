@@ -40,6 +40,7 @@ function toStored(row: StoredRow): Stored {
 
 /** The opportunity as last applied, locked for this transaction; undefined when never seen. */
 export async function readStored(client: Queryable, id: string): Promise<Stored | undefined> {
+  await lockOpportunities(client, [id]);
   const { rows } = await client.query<StoredRow>(
     `SELECT ${STORED_COLUMNS} FROM opportunity_projection WHERE opportunity_id = $1 FOR UPDATE`,
     [id],
@@ -47,8 +48,24 @@ export async function readStored(client: Queryable, id: string): Promise<Stored 
   return rows[0] ? toStored(rows[0]) : undefined;
 }
 
+/**
+ * Serialises every transaction that applies a change of these opportunities until it ends, for an
+ * opportunity not stored yet too (a row lock needs the row): the main consumer's batch and a retry
+ * copy of the same opportunity's insert (its first attempt met the database restarting) both found
+ * nothing stored, both moved the aggregates, and one delta stayed counted twice (found by the chaos
+ * run). Locked in id order, as the rows, so two batches cannot deadlock.
+ */
+export async function lockOpportunities(client: Queryable, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await client.query(
+    `SELECT pg_advisory_xact_lock(hashtextextended('opportunity-projection:' || id, 0)) FROM unnest($1::text[]) AS id ORDER BY id`,
+    [[...new Set(ids)].sort()],
+  );
+}
+
 /** Several opportunities as last applied, locked in id order (so two batches cannot deadlock). */
 export async function readStoredMany(client: Queryable, ids: readonly string[]): Promise<Map<string, Stored>> {
+  await lockOpportunities(client, ids);
   const { rows } = await client.query<StoredRow>(
     `SELECT ${STORED_COLUMNS} FROM opportunity_projection WHERE opportunity_id = ANY($1::uuid[]) ORDER BY opportunity_id FOR UPDATE`,
     [ids],
