@@ -75,7 +75,7 @@ const SWITCHES = {
   'projection-replays': {
     service: 'metrics-projector',
     invariant: 'metrics equal SQL',
-    what: 'the projection forgets what it applied (no checkpoint, no event ids, no positions): a redelivered batch is counted again',
+    what: 'the projection forgets what it applied (no checkpoint, no event ids, no positions, a transition keyed by its transaction): a redelivered change is counted again',
     install: () => {
       patchExports('services/metrics-projector/dist/apply.js', (exports) => {
         exports.isOlder = () => false;
@@ -86,6 +86,10 @@ const SWITCHES = {
           (sql) => sql.replace('WHERE projection', 'WHERE false AND projection'),
         ],
         [/WHERE id NOT IN \(SELECT event_id FROM inserted\)/, (sql) => sql.replace('WHERE id NOT IN', 'WHERE false AND id NOT IN')],
+        [
+          /INSERT INTO stage_transitions/,
+          (sql) => sql.replace('owner, at, "eventId"', 'owner, at, "eventId" || \':\' || txid_current()::text'),
+        ],
       ]);
     },
   },
@@ -132,10 +136,14 @@ const SWITCHES = {
     what: 'SES throttling is taken for a permanent refusal: the order goes to the dead-letter topic instead of the retry ladder',
     install: () =>
       patchExports('services/order-processor/dist/ses.js', (exports) => {
-        const classifySendError = exports.classifySendError;
-        exports.classifySendError = (error) => {
-          const failure = classifySendError(error);
-          return failure.code === 'Throttling' ? { ...failure, retriable: false } : failure;
+        const send = exports.SesSender.prototype.send;
+        exports.SesSender.prototype.send = async function (...args) {
+          try {
+            return await send.apply(this, args);
+          } catch (error) {
+            if (/Throttling/.test(String(error?.message))) Object.defineProperty(error, 'retriable', { value: false });
+            throw error;
+          }
         };
       }),
   },
