@@ -9,11 +9,12 @@ const entry = (id: string, lsn: bigint) => ({
   partition: 0,
 });
 
-/** A client whose every query is recorded and answers the rows given. */
+/** A client whose reads of the stored table are recorded (not the per-opportunity locks before them) and answer the rows given. */
 function client(rows: Record<string, unknown>[] = []) {
   const queries: unknown[][] = [];
   const fake = {
-    query: async (_text: string, values: unknown[]) => {
+    query: async (text: string, values: unknown[]) => {
+      if (!/FROM opportunity_projection/.test(text)) return { rows: [] };
       queries.push(values);
       return { rows };
     },
